@@ -1,0 +1,35 @@
+import { startAgent } from '../agent/agent.js';
+import { createLogger, type LogLevel } from '../lib/log.js';
+import { fail } from './output.js';
+import { onShutdown } from './signals.js';
+
+export function runAgentCommand(opts: {
+  collector: string | undefined;
+  id: string | undefined;
+  token: string | undefined;
+  dataDir: string | undefined;
+  concurrency: number;
+  logLevel: LogLevel;
+}): void {
+  if (!opts.collector) fail('--collector is required (or set VAGT_COLLECTOR), e.g. ws://127.0.0.1:9400/agent');
+  if (!/^wss?:\/\/[^\s/]+(\/\S*)?$/.test(opts.collector))
+    fail(`--collector: expected a ws:// or wss:// URL like ws://127.0.0.1:9400/agent, got "${opts.collector}"`);
+  if (!opts.id) fail('--id is required (or set VAGT_AGENT_ID)');
+  if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(opts.id)) fail(`--id: expected an id (lowercase letters, digits, "-" and "_"), got "${opts.id}"`);
+  if (!opts.token) fail('--token is required (or set VAGT_AGENT_TOKEN)');
+  if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) fail('--concurrency: expected a positive integer');
+  const url = new URL(opts.collector);
+  // A bare ws://host:port means the standard path.
+  if (url.pathname === '/' || url.pathname === '') url.pathname = '/agent';
+
+  const log = createLogger({ level: opts.logLevel, name: 'agent' });
+  const agent = startAgent({
+    url: url.toString(),
+    id: opts.id,
+    token: opts.token,
+    logger: log,
+    concurrency: opts.concurrency,
+    ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
+  });
+  onShutdown(() => agent.stop(), log);
+}

@@ -1,0 +1,33 @@
+// GET /api/v1/agents: configured agents, whether they are connected, and what they run.
+import type { CollectorContext } from '../context.js';
+import { iso, sendJson } from '../http.js';
+import { LOCAL_AGENT_ID } from '../model.js';
+import type { Router } from '../server.js';
+import { onlyParams } from './params.js';
+
+export function agentsRoutes(router: Router, ctx: CollectorContext): void {
+  router.get('/api/v1/agents', async (_req, res, { url }) => {
+    onlyParams(url.searchParams, []);
+    const model = ctx.model();
+    const seen = new Map((await ctx.store.agents()).map((a) => [a.id, a]));
+    const live = new Map(ctx.ingest.connections().map((c) => [c.agent, c]));
+    const names = new Map(model.config.agents.map((a) => [a.id, a.name]));
+    const agents = model.agentIds.map((id) => {
+      const c = live.get(id);
+      const s = seen.get(id);
+      const a = model.assignment(id);
+      return {
+        id,
+        name: names.get(id) ?? (id === LOCAL_AGENT_ID ? 'Local agent' : null),
+        connected: c !== undefined,
+        last_seen: iso(c?.last_seen ?? s?.last_seen),
+        version: c?.version ?? s?.version ?? null,
+        remote_address: c?.remote_address ?? s?.remote_address ?? null,
+        connected_since: iso(c?.connected_at),
+        revision: a?.revision ?? null,
+        probes: (a?.probes ?? []).map((p) => `${p.system}/${p.id}`),
+      };
+    });
+    sendJson(res, 200, { agents });
+  });
+}

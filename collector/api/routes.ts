@@ -1,0 +1,31 @@
+// Every HTTP route of the collector, in one place (docs/api.md lists the same).
+import type { CollectorContext } from '../context.js';
+import { send, sendError, sendText } from '../http.js';
+import { portalRoutes } from '../portal/page.js';
+import type { Router } from '../server.js';
+import { adminRoutes } from './admin.js';
+import { agentsRoutes } from './agents.js';
+import { resultsRoutes } from './results.js';
+import { statusRoutes } from './status.js';
+
+export function registerRoutes(router: Router, ctx: CollectorContext): void {
+  router.get('/healthz', (_req, res) => sendText(res, 200, 'ok'));
+  router.get('/readyz', (_req, res) => {
+    if (ctx.ready()) sendText(res, 200, 'ready');
+    else sendText(res, 503, 'not ready');
+  });
+  router.get('/metrics', async (_req, res) => {
+    send(res, 200, await ctx.metrics.exposition(), ctx.metrics.contentType);
+  });
+  // A plain GET of the agents' endpoint: say what it is instead of a bare 404.
+  router.get('/agent', (_req, res) =>
+    sendError(res, 426, 'upgrade_required', 'agents connect here with a WebSocket upgrade; see docs/protocol.md', {
+      headers: { Upgrade: 'websocket', Connection: 'Upgrade' },
+    }),
+  );
+  statusRoutes(router, ctx);
+  resultsRoutes(router, ctx);
+  agentsRoutes(router, ctx);
+  adminRoutes(router, ctx);
+  portalRoutes(router, ctx);
+}

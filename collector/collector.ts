@@ -1,0 +1,331 @@
+// The collector: one port for the agents' WebSocket, the API, /metrics and the status page.
+// This module only wires the parts together and owns start, reload and an orderly shutdown.
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { ROOT_PATH, type Diagnostic } from '../config/diagnostics.js';
+import { loadConfigFile } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { VagtError, errorMessage } from '../lib/errors.js';
+import { CLOSE } from '../protocol/messages.js';
+import { registerRoutes } from './api/routes.js';
+import { TokenRing } from './auth.js';
+import { CommitQueue } from './commit-queue.js';
+import type { CollectorContext, ReloadResult } from './context.js';
+import { Ingest } from './ingest.js';
+import { LatestResults } from './latest.js';
+import { CollectorMetrics } from './metrics.js';
+import { LOCAL_AGENT_ID, Model } from './model.js';
+import { Router, createHttpServer } from './server.js';
+import { StatusTracker, type TrackedSystem } from './status/tracker.js';
+import { SqliteStore } from './store/sqlite.js';
+import type { StatusChange, StoredResult } from './store/types.js';
+
+export interface CollectorOptions {
+  /** Already loaded and validated. */
+  config: Config;
+  /** Where reload() re-reads the configuration from. */
+  configPath?: string;
+  /** "HOST:PORT"; overrides config.collector.listen. Tests use "127.0.0.1:0". */
+  listen?: string;
+  /** Overrides config.collector.data_dir; the SQLite file vagt.db lives here (created if missing). */
+  dataDir?: string;
+  /** Also run an agent in-process, id "local", with a random token known only in memory. */
+  localAgent?: boolean;
+  logger: Logger;
+  clock?: Clock;
+}
+
+export interface Collector {
+  /** e.g. "http://127.0.0.1:40123" */
+  readonly url: string;
+  readonly port: number;
+  /** Re-reads configPath when no config is given; pushes new assignments to connected agents. */
+  reload(config?: Config): Promise<ReloadResult>;
+  /** Stops accepting, commits pending results, closes agent sockets with 1001, closes the DB. */
+  close(): Promise<void>;
+}
+
+export type { ReloadResult } from './context.js';
+
+/** Status is re-derived this often, so that silence turns a system unknown. */
+const EVALUATE_MS = 1_000;
+const AGENTS_SEEN_MS = 30_000;
+const PRUNE_MS = 3_600_000;
+
+export function parseListen(listen: string): { host: string | undefined; port: number } {
+  const i = listen.lastIndexOf(':');
+  const port = Number(listen.slice(i + 1));
+  if (i < 0 || !/^\d{1,5}$/.test(listen.slice(i + 1)) || port > 65535)
+    throw new VagtError('VAGT_ERR_CONFIG', `listen: expected HOST:PORT like 127.0.0.1:9400, got "${listen}"`);
+  const host = listen.slice(0, i).replace(/^\[(.*)\]$/, '$1');
+  return { host: host === '' ? undefined : host, port };
+}
+
+function trackedSystems(model: Model): TrackedSystem[] {
+  return model.systems.map((s) => ({
+    id: s.id,
+    probes: (model.probesBySystem.get(s.id) ?? []).map((p) => ({
+      id: p.id,
+      interval: p.interval,
+      timeout: p.timeout,
+      agents: p.agents,
+    })),
+  }));
+}
+
+function tokenRing(config: Config, localToken: string | undefined): TokenRing {
+  const entries = config.agents.map((a) => ({ id: a.id, token: a.token }));
+  if (localToken !== undefined) entries.push({ id: LOCAL_AGENT_ID, token: localToken });
+  return new TokenRing(entries);
+}
+
+export async function startCollector(opts: CollectorOptions): Promise<Collector> {
+  const log = opts.logger;
+  const clock = opts.clock ?? systemClock;
+  const localAgent = opts.localAgent === true;
+  const localToken = localAgent ? randomBytes(24).toString('base64url') : undefined;
+  const listen = parseListen(opts.listen ?? opts.config.collector.listen);
+  const dataDir = opts.dataDir ?? opts.config.collector.data_dir;
+
+  let model = new Model(opts.config, { localAgent });
+  let tokens = tokenRing(opts.config, localToken);
+  const store = SqliteStore.open(join(dataDir, 'vagt.db'));
+  const latest = new LatestResults();
+  const metrics = new CollectorMetrics({ latest: () => latest.all() });
+  const tracker = new StatusTracker({ clock, latest });
+  let closing = false;
+
+  const applyChanges = (changes: StatusChange[]): void => {
+    if (changes.length === 0) return;
+    for (const c of changes) {
+      metrics.systemStatus(c.system, c.view, c.status);
+      if (c.view === 'perceived') log.info({ system: c.system, status: c.status }, 'system status changed');
+    }
+    store.recordStatusChanges(changes).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'storing status changes failed'));
+  };
+  /** Gauges for every system, including those whose restored status did not change. */
+  const syncStatusMetrics = (): void => {
+    for (const s of model.systems) {
+      const st = tracker.get(s.id);
+      if (st === undefined) continue;
+      metrics.systemStatus(s.id, 'perceived', st.status);
+      metrics.systemStatus(s.id, 'own', st.own_status);
+    }
+  };
+
+  const onCommitted = (rows: readonly StoredResult[], inserted: readonly boolean[]): void => {
+    let accepted = 0;
+    const touched = new Set<string>();
+    for (let i = 0; i < rows.length; i++) {
+      if (inserted[i] !== true) continue;
+      const r = rows[i]!;
+      accepted++;
+      metrics.observe(r);
+      if (latest.update(r)) {
+        metrics.latest(r);
+        touched.add(r.system);
+      }
+    }
+    metrics.accepted(accepted);
+    metrics.rejected('duplicate', rows.length - accepted);
+    if (touched.size > 0) applyChanges(tracker.evaluate(touched));
+  };
+
+  const queue = new CommitQueue({ store, logger: log, onCommitted });
+  const recordSeen = (seen: Parameters<typeof store.recordAgentsSeen>[0]): void => {
+    if (!store.open) return;
+    store.recordAgentsSeen(seen).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'storing agents seen failed'));
+  };
+  // Warm start: the latest results and the statuses from before a restart.
+  try {
+    for (const r of await store.latestResults()) {
+      if (!model.isAssigned(r.system, r.probe, r.agent)) continue;
+      latest.update(r);
+      metrics.latest(r);
+    }
+    tracker.restore(await store.latestStatuses());
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  tracker.setSystems(trackedSystems(model));
+  applyChanges(tracker.evaluate());
+  syncStatusMetrics();
+  for (const id of model.agentIds) metrics.agentConnected(id, false);
+
+  const ingest = new Ingest({
+    logger: log,
+    clock,
+    metrics,
+    queue,
+    identify: (token) => tokens.identify(token),
+    assignment: (agent) => model.assignment(agent),
+    onSeen: (seen) => recordSeen([seen]),
+    maxSeq: (agent) => store.maxSeq(agent),
+  });
+
+  const router = new Router();
+  const server = createHttpServer({
+    router,
+    logger: log,
+    upgrades: { '/agent': (req, socket, head) => ingest.handleUpgrade(req, socket, head) },
+  });
+
+  let reloading: Promise<ReloadResult> = Promise.resolve({ ok: true, revision: model.revision, changed: false });
+  const doReload = (config?: Config): Promise<ReloadResult> => {
+    let next: Config;
+    if (config !== undefined) next = config;
+    else {
+      if (opts.configPath === undefined)
+        return Promise.resolve({
+          ok: false,
+          problems: [{ path: ROOT_PATH, message: 'the collector was started without a configuration file; nothing to reload' }],
+        });
+      const loaded = loadConfigFile(opts.configPath);
+      if (!loaded.ok) return Promise.resolve({ ok: false, problems: loaded.problems });
+      next = loaded.config;
+    }
+    let nextModel: Model;
+    try {
+      nextModel = new Model(next, { localAgent });
+    } catch (err) {
+      const problems: Diagnostic[] = [{ path: ROOT_PATH, message: errorMessage(err) }];
+      return Promise.resolve({ ok: false, problems });
+    }
+    const prev = model;
+    const changed = nextModel.revision !== prev.revision;
+    for (const key of ['listen', 'data_dir'] as const)
+      if (next.collector[key] !== prev.config.collector[key])
+        log.warn({ key: `collector.${key}` }, 'this setting changes only when the collector restarts');
+    const nextTokens = tokenRing(next, localToken);
+    for (const c of ingest.connections())
+      if (!nextTokens.sameToken(tokens, c.agent)) ingest.disconnect(c.agent, CLOSE.policy, 'agent token changed or agent removed');
+    model = nextModel;
+    tokens = nextTokens;
+    const assigned = (system: string, probe: string, agent: string): boolean => nextModel.isAssigned(system, probe, agent);
+    latest.retain(assigned);
+    metrics.retain({ systems: new Set(nextModel.systems.map((s) => s.id)), agents: new Set(nextModel.agentIds), probe: assigned });
+    for (const id of nextModel.agentIds) metrics.agentConnected(id, ingest.isConnected(id));
+    tracker.setSystems(trackedSystems(nextModel));
+    applyChanges(tracker.evaluate());
+    syncStatusMetrics();
+    ingest.pushAssignments();
+    log.info({ revision: nextModel.revision, changed, systems: nextModel.systems.length }, 'configuration reloaded');
+    return Promise.resolve({ ok: true, revision: nextModel.revision, changed });
+  };
+  const reload = (config?: Config): Promise<ReloadResult> => {
+    // One reload at a time, in the order asked.
+    reloading = reloading.then(
+      () => doReload(config),
+      () => doReload(config),
+    );
+    return reloading;
+  };
+
+  const ctx: CollectorContext = {
+    clock,
+    store,
+    latest,
+    tracker,
+    metrics,
+    ingest,
+    model: () => model,
+    ready: () => !closing && store.open && server.listening,
+    canReload: () => opts.configPath !== undefined,
+    reload: () => reload(),
+  };
+  registerRoutes(router, ctx);
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(listen.port, listen.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    await ingest.close();
+    await store.close();
+    throw new VagtError('VAGT_ERR_CONFIG', `cannot listen on ${opts.listen ?? opts.config.collector.listen}: ${errorMessage(err)}`, {
+      cause: err,
+    });
+  }
+  server.on('error', (err) => log.warn({ err: errorMessage(err) }, 'http server error'));
+  const address = server.address() as AddressInfo;
+  const port = address.port;
+  const unspecified = address.address === '0.0.0.0' || address.address === '::';
+  const host = unspecified ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${port}`;
+
+  const timers = [
+    setInterval(() => {
+      try {
+        applyChanges(tracker.evaluate());
+      } catch (err) {
+        log.warn({ err: errorMessage(err) }, 'status evaluation failed');
+      }
+    }, EVALUATE_MS),
+    setInterval(() => {
+      recordSeen(
+        ingest
+          .connections()
+          .map((c) => ({ id: c.agent, last_seen: c.last_seen, version: c.version, remote_address: c.remote_address })),
+      );
+    }, AGENTS_SEEN_MS),
+    setInterval(() => {
+      const before = clock.now() - model.config.collector.retention;
+      store.pruneResults(before).then(
+        (n) => {
+          if (n > 0) log.info({ removed: n }, 'old results pruned');
+        },
+        (err: unknown) => log.warn({ err: errorMessage(err) }, 'pruning results failed'),
+      );
+    }, PRUNE_MS),
+  ];
+  for (const t of timers) t.unref();
+
+  let agent: { stop(): Promise<void> } | undefined;
+  if (localToken !== undefined) {
+    try {
+      const { startAgent } = await import('../agent/agent.js');
+      agent = startAgent({
+        url: `ws://${host}:${port}/agent`,
+        id: LOCAL_AGENT_ID,
+        token: localToken,
+        logger: log.child({ component: 'local-agent' }),
+        // The agent keeps its sequence here, so its results stay unique across restarts.
+        dataDir: join(dataDir, 'local-agent'),
+      });
+    } catch (err) {
+      log.error({ err: errorMessage(err) }, 'the local agent did not start');
+    }
+  }
+  log.info({ url, store: store.path, systems: model.systems.length, agents: model.agentIds.length }, 'collector started');
+
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closed ??= (async () => {
+      closing = true;
+      for (const t of timers) clearInterval(t);
+      if (agent !== undefined) await agent.stop().catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'stopping the local agent failed'));
+      ingest.stopAccepting();
+      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Results already received are committed and acked before the sockets close.
+      await queue.drain();
+      await ingest.close();
+      await queue.drain();
+      server.closeAllConnections();
+      await serverClosed;
+      await store.close();
+      log.info('collector stopped');
+    })();
+    return closed;
+  };
+
+  return { url, port, reload, close };
+}

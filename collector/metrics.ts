@@ -1,0 +1,223 @@
+// Prometheus metrics (CONTRACT §5) on the collector's own Registry, never the global one, so two
+// collectors in one process (tests, the demo) do not share series.
+//
+// Ingest is the hot path: the "last result" gauges are filled from the latest results when
+// Prometheus scrapes (collect), not on every result, and the duration histogram is a cheap
+// series-cached one (histogram.ts). Measured with bench/ingest.ts; see docs/PERFORMANCE.md.
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { PHASES } from '../protocol/messages.js';
+import { SeriesHistogram, type HistogramSeries } from './histogram.js';
+import { STATUSES, VIEWS, type Status, type View } from './status/types.js';
+import type { StoredResult } from './store/types.js';
+
+export type RejectReason =
+  | 'unauthorized'
+  | 'invalid_frame'
+  | 'invalid_message'
+  | 'invalid_result'
+  | 'too_big'
+  | 'unsupported_version'
+  | 'unknown_probe'
+  | 'duplicate'
+  | 'rate_limited';
+
+export const REJECT_REASONS: readonly RejectReason[] = [
+  'unauthorized',
+  'invalid_frame',
+  'invalid_message',
+  'invalid_result',
+  'too_big',
+  'unsupported_version',
+  'unknown_probe',
+  'duplicate',
+  'rate_limited',
+];
+
+/** From 5 ms (a loopback TCP connect) to 30 s (a slow login flow at its timeout). */
+export const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30];
+
+/** promtool rejects nodejs_active_*_total (gauges named like counters); the family is dropped. */
+const DROPPED_DEFAULT_METRICS = [
+  'nodejs_active_handles',
+  'nodejs_active_handles_total',
+  'nodejs_active_requests',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources',
+  'nodejs_active_resources_total',
+];
+
+const seriesKey = (system: string, probe: string, agent: string): string => `${system}\u0000${probe}\u0000${agent}`;
+
+export class CollectorMetrics {
+  readonly registry = new Registry();
+  readonly #duration: SeriesHistogram;
+  readonly #systemStatus: Gauge;
+  readonly #agentConnected: Gauge;
+  readonly #accepted: Counter;
+  readonly #rejectedChildren = new Map<RejectReason, { inc(n: number): void }>();
+  /** Histogram series by (system, probe, agent), so observe() does no label hashing. */
+  readonly #durationSeries = new Map<string, HistogramSeries>();
+  /** The last certificate expiry seen per (system, probe, agent): a failed handshake has none. */
+  readonly #tlsExpiry = new Map<string, { system: string; probe: string; agent: string; value: number }>();
+  // Label values in use, so that retain() can remove what a reload made obsolete.
+  readonly #statusSystems = new Set<string>();
+  readonly #agents = new Set<string>();
+
+  /** `latest` gives the latest result per (system, probe, agent) when Prometheus scrapes. */
+  constructor(opts: { latest: () => Iterable<StoredResult>; defaultMetrics?: boolean }) {
+    const registers = [this.registry];
+    const probeLabels = ['system', 'probe', 'agent'] as const;
+    const latest = opts.latest;
+    const tlsExpiry = this.#tlsExpiry;
+    new Gauge({
+      name: 'vagt_probe_success',
+      help: 'Whether the latest probe run succeeded (1) or failed (0).',
+      labelNames: probeLabels,
+      registers,
+      collect() {
+        this.reset();
+        for (const r of latest()) this.labels(r.system, r.probe, r.agent).set(r.ok ? 1 : 0);
+      },
+    });
+    this.#duration = new SeriesHistogram({
+      name: 'vagt_probe_duration_seconds',
+      help: 'Duration of probe runs in seconds, as measured by the agent.',
+      buckets: DURATION_BUCKETS,
+      registers,
+    });
+    new Gauge({
+      name: 'vagt_probe_phase_duration_seconds',
+      help: 'Duration in seconds of each phase (dns, connect, tls, ttfb, transfer) of the latest probe run.',
+      labelNames: [...probeLabels, 'phase'],
+      registers,
+      collect() {
+        this.reset();
+        for (const r of latest())
+          for (const phase of PHASES) {
+            const ms = r.phases[phase];
+            if (ms !== undefined) this.labels(r.system, r.probe, r.agent, phase).set(ms / 1000);
+          }
+      },
+    });
+    new Gauge({
+      name: 'vagt_tls_certificate_expiry_timestamp_seconds',
+      help: 'Expiry of the leaf TLS certificate the probe saw last, as a Unix timestamp in seconds.',
+      labelNames: probeLabels,
+      registers,
+      collect() {
+        this.reset();
+        for (const t of tlsExpiry.values()) this.labels(t.system, t.probe, t.agent).set(t.value);
+      },
+    });
+    this.#systemStatus = new Gauge({
+      name: 'vagt_system_status',
+      help: 'Status of a system as a state set: 1 for its current status, 0 for the others, per view (perceived, own).',
+      labelNames: ['system', 'view', 'status'],
+      registers,
+    });
+    this.#agentConnected = new Gauge({
+      name: 'vagt_agent_connected',
+      help: 'Whether the agent is connected to this collector (1) or not (0).',
+      labelNames: ['agent'],
+      registers,
+    });
+    this.#accepted = new Counter({
+      name: 'vagt_ingest_results_total',
+      help: 'Probe results accepted from agents and stored (duplicates not counted).',
+      registers,
+    });
+    const rejected = new Counter({
+      name: 'vagt_ingest_rejected_total',
+      help: 'Connections, frames and results refused by the ingest, by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of REJECT_REASONS) {
+      const child = rejected.labels(reason);
+      child.inc(0);
+      this.#rejectedChildren.set(reason, child);
+    }
+    if (opts.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry });
+      for (const name of DROPPED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
+    }
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  exposition(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /** Every stored result goes into the duration histogram. */
+  observe(r: StoredResult): void {
+    const key = seriesKey(r.system, r.probe, r.agent);
+    let s = this.#durationSeries.get(key);
+    if (s === undefined) {
+      s = this.#duration.series(key, { system: r.system, probe: r.probe, agent: r.agent });
+      this.#durationSeries.set(key, s);
+    }
+    s.observe(r.duration_ms / 1000);
+  }
+
+  /** A result became the latest of its (system, probe, agent); the other gauges read it at scrape time. */
+  latest(r: StoredResult): void {
+    if (r.tls_expiry !== undefined)
+      this.#tlsExpiry.set(seriesKey(r.system, r.probe, r.agent), {
+        system: r.system,
+        probe: r.probe,
+        agent: r.agent,
+        value: r.tls_expiry,
+      });
+  }
+
+  accepted(n: number): void {
+    if (n > 0) this.#accepted.inc(n);
+  }
+
+  rejected(reason: RejectReason, n = 1): void {
+    if (n > 0) this.#rejectedChildren.get(reason)?.inc(n);
+  }
+
+  systemStatus(system: string, view: View, status: Status): void {
+    this.#statusSystems.add(system);
+    for (const s of STATUSES) this.#systemStatus.labels(system, view, s).set(s === status ? 1 : 0);
+  }
+
+  agentConnected(agent: string, connected: boolean): void {
+    this.#agents.add(agent);
+    this.#agentConnected.labels(agent).set(connected ? 1 : 0);
+  }
+
+  /**
+   * Drops the series of systems, probes and agents that are gone after a reload, so dashboards do
+   * not show stale values for things no longer monitored. (The latest-result gauges follow the
+   * latest results, which the collector prunes the same way.)
+   */
+  retain(keep: {
+    systems: ReadonlySet<string>;
+    agents: ReadonlySet<string>;
+    /** Whether the probe is still assigned to the agent. */
+    probe: (system: string, probe: string, agent: string) => boolean;
+  }): void {
+    for (const [key, s] of this.#durationSeries) {
+      const { system, probe, agent } = s.labels as { system: string; probe: string; agent: string };
+      if (keep.probe(system, probe, agent)) continue;
+      this.#duration.remove(key);
+      this.#durationSeries.delete(key);
+    }
+    for (const [key, t] of this.#tlsExpiry) if (!keep.probe(t.system, t.probe, t.agent)) this.#tlsExpiry.delete(key);
+    for (const system of this.#statusSystems) {
+      if (keep.systems.has(system)) continue;
+      for (const view of VIEWS) for (const status of STATUSES) this.#systemStatus.remove(system, view, status);
+      this.#statusSystems.delete(system);
+    }
+    for (const agent of this.#agents) {
+      if (keep.agents.has(agent)) continue;
+      this.#agentConnected.remove(agent);
+      this.#agents.delete(agent);
+    }
+  }
+}

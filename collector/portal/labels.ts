@@ -1,0 +1,70 @@
+// Words and colours for statuses. Status is always shown in words and a symbol as well as a
+// colour, so it reads without colour vision (WCAG 1.4.1).
+import type { Status } from '../status/types.js';
+
+export type Lang = 'da' | 'en';
+
+export const STATUS_LABEL: Record<Lang, Record<Status, string>> = {
+  da: {
+    operational: 'Kører',
+    degraded_performance: 'Nedsat ydeevne',
+    partial_outage: 'Delvist nedbrud',
+    major_outage: 'Større nedbrud',
+    under_maintenance: 'Planlagt vedligeholdelse',
+    unknown: 'Ukendt',
+  },
+  en: {
+    operational: 'Operational',
+    degraded_performance: 'Degraded performance',
+    partial_outage: 'Partial outage',
+    major_outage: 'Major outage',
+    under_maintenance: 'Under maintenance',
+    unknown: 'Unknown',
+  },
+};
+
+/** Foreground colours with at least 4.5:1 contrast on white. */
+export const STATUS_COLOUR: Record<Status, string> = {
+  operational: '#1a7f37',
+  degraded_performance: '#8a5a00',
+  partial_outage: '#b34700',
+  major_outage: '#c21f2c',
+  under_maintenance: '#0960c8',
+  unknown: '#59636e',
+};
+
+export const STATUS_SYMBOL: Record<Status, string> = {
+  operational: '✓',
+  degraded_performance: '◔',
+  partial_outage: '◑',
+  major_outage: '✕',
+  under_maintenance: '⚙',
+  unknown: '?',
+};
+
+export const TEXT = {
+  da: {
+    title: 'Driftsstatus',
+    updated: 'Opdateret',
+    since: 'siden',
+    system: 'System',
+    status: 'Status',
+    allOk: 'Alle systemer kører',
+    someProblems: (n: number) => (n === 1 ? '1 system har problemer' : `${n} systemer har problemer`),
+    someUnknown: 'Status er ukendt for nogle systemer',
+    none: 'Ingen systemer er konfigureret.',
+    other: 'English',
+  },
+  en: {
+    title: 'System status',
+    updated: 'Updated',
+    since: 'since',
+    system: 'System',
+    status: 'Status',
+    allOk: 'All systems operational',
+    someProblems: (n: number) => (n === 1 ? '1 system has problems' : `${n} systems have problems`),
+    someUnknown: 'The status of some systems is unknown',
+    none: 'No systems are configured.',
+    other: 'Dansk',
+  },
+} as const;

@@ -1,0 +1,76 @@
+// Schema migrations, tracked in PRAGMA user_version. Append a step for every change; never edit
+// a released one.
+import type Database from 'better-sqlite3';
+import { VagtError } from '../../lib/errors.js';
+
+const MIGRATIONS: readonly string[] = [
+  // 1: results (phases as columns: cheaper to write than JSON and queryable for percentiles),
+  // the latest result per (system, probe, agent) for warm starts, status changes, agents seen.
+  `
+  CREATE TABLE results (
+    id INTEGER PRIMARY KEY,
+    agent TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    system TEXT NOT NULL,
+    probe TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    ok INTEGER NOT NULL,
+    duration_ms REAL NOT NULL,
+    status_code INTEGER,
+    error_code TEXT,
+    error_message TEXT,
+    tls_expiry REAL,
+    dns_ms REAL,
+    connect_ms REAL,
+    tls_ms REAL,
+    ttfb_ms REAL,
+    transfer_ms REAL,
+    detail TEXT,
+    received_at INTEGER NOT NULL
+  );
+  CREATE UNIQUE INDEX results_agent_seq ON results (agent, seq);
+  CREATE INDEX results_system_probe_ts ON results (system, probe, ts);
+  CREATE INDEX results_ts ON results (ts);
+  CREATE TABLE latest (
+    system TEXT NOT NULL,
+    probe TEXT NOT NULL,
+    agent TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    PRIMARY KEY (system, probe, agent)
+  ) WITHOUT ROWID;
+  CREATE TABLE status_changes (
+    id INTEGER PRIMARY KEY,
+    system TEXT NOT NULL,
+    view TEXT NOT NULL,
+    status TEXT NOT NULL,
+    cause TEXT NOT NULL,
+    at INTEGER NOT NULL
+  );
+  CREATE INDEX status_changes_system_view_at ON status_changes (system, view, at);
+  CREATE TABLE agents (
+    id TEXT PRIMARY KEY,
+    last_seen INTEGER NOT NULL,
+    version TEXT,
+    remote_address TEXT
+  ) WITHOUT ROWID;
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function migrate(db: Database.Database): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION)
+    throw new VagtError(
+      'VAGT_ERR_STORE',
+      `the database has schema version ${current}, newer than this vagt understands (${SCHEMA_VERSION}); upgrade vagt`,
+    );
+  for (let v = current; v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v] ?? '');
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}

@@ -1,0 +1,19 @@
+// `vagt check-config FILE` (CONTRACT §2): 0 and a one-line summary when the file is valid;
+// 2 and every problem on its own line, `path.to.key: message (line N)`, when it is not.
+import { formatDiagnostic } from './diagnostics.js';
+import { loadConfigFile } from './load.js';
+
+export const CHECK_OK = 0;
+export const CHECK_INVALID = 2;
+
+export function checkConfig(path: string, out: { stdout: (s: string) => void; stderr: (s: string) => void }): number {
+  const result = loadConfigFile(path);
+  if (!result.ok) {
+    for (const p of result.problems) out.stderr(formatDiagnostic(p));
+    return CHECK_INVALID;
+  }
+  const { systems, agents } = result.config;
+  const probes = systems.reduce((n, s) => n + s.probes.length, 0);
+  out.stdout(`${path}: ok (${systems.length} systems, ${probes} probes, ${agents.length} agents)`);
+  return CHECK_OK;
+}

@@ -1,0 +1,69 @@
+// `vagt demo`: the simulator, a collector with an in-process agent, and the text the CLI prints.
+import type { Logger } from 'pino';
+import { startCollector, type Collector } from '../collector/collector.js';
+import type { Config } from '../config/schema.js';
+import { demoConfig } from './demo-config.js';
+import type { Fault } from './faults.js';
+import { startSimulator, type Simulator } from './simulator.js';
+import { DEMO_BASE_PORT } from './systems.js';
+
+export { demoConfig, DEMO_CONFIG_PATH } from './demo-config.js';
+export { demoBanner, type BannerInput } from './banner.js';
+export { parseFaultFlags, type Fault, type FaultMode } from './faults.js';
+export { startSimulator, type Simulator, type SimulatedSystem } from './simulator.js';
+export { SYSTEM_IDS as DEMO_SYSTEM_IDS, DEMO_USER } from './systems.js';
+
+export interface Demo {
+  collector: Collector;
+  simulator: Simulator;
+  config: Config;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the simulator, then the collector with its local agent. Prints nothing: the CLI shows
+ * demoBanner(). Defaults: collector on 127.0.0.1:9400, systems on 9401.., data in ./data/demo.
+ */
+export async function runDemo(opts: {
+  listen?: string;
+  basePort?: number;
+  dataDir?: string;
+  faults?: Record<string, Fault>;
+  /** Probe interval override, e.g. "1s" for tests. */
+  interval?: string;
+  logger: Logger;
+}): Promise<Demo> {
+  const simulator = await startSimulator({
+    basePort: opts.basePort ?? DEMO_BASE_PORT,
+    logger: opts.logger,
+    ...(opts.faults === undefined ? {} : { faults: opts.faults }),
+  });
+  try {
+    const config = demoConfig(simulator, {
+      ...(opts.listen === undefined ? {} : { listen: opts.listen }),
+      ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
+      ...(opts.interval === undefined ? {} : { interval: opts.interval }),
+    });
+    const collector = await startCollector({
+      config,
+      listen: config.collector.listen,
+      dataDir: config.collector.data_dir,
+      localAgent: true,
+      logger: opts.logger,
+    });
+    let closing: Promise<void> | undefined;
+    return {
+      collector,
+      simulator,
+      config,
+      close() {
+        // The collector first, so the agent does not record the simulator's shutdown as an outage.
+        closing ??= collector.close().finally(() => simulator.close());
+        return closing;
+      },
+    };
+  } catch (err) {
+    await simulator.close();
+    throw err;
+  }
+}

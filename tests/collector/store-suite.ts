@@ -1,0 +1,201 @@
+// One behavioural suite for every Store, as gatus does: the memory and SQLite stores run it today,
+// a PostgreSQL store will run it tomorrow.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Store, StoredResult } from '../../collector/store/types.js';
+
+export interface StoreHarness {
+  open(): Store;
+  /** Closes and opens the same store again; present only for persistent stores. */
+  reopen?: (s: Store) => Promise<Store>;
+  cleanup(): void;
+}
+
+const T0 = Date.UTC(2026, 0, 5, 8, 0, 0);
+
+export function result(over: Partial<StoredResult> = {}): StoredResult {
+  return {
+    agent: 'kbh-1',
+    seq: 1,
+    system: 'mitid',
+    probe: 'front',
+    ts: T0,
+    ok: true,
+    duration_ms: 42.5,
+    phases: { dns: 1.5, connect: 2, tls: 10.25, ttfb: 20, transfer: 3 },
+    status_code: 200,
+    received_at: T0 + 50,
+    ...over,
+  };
+}
+
+export function storeSuite(name: string, makeHarness: () => StoreHarness): void {
+  describe(`Store contract: ${name}`, () => {
+    let h: StoreHarness;
+    let store: Store;
+
+    beforeEach(() => {
+      h = makeHarness();
+      store = h.open();
+    });
+    afterEach(async () => {
+      if (store.open) await store.close();
+      h.cleanup();
+    });
+
+    it('is open until closed, then rejects calls', async () => {
+      expect(store.open).toBe(true);
+      await store.close();
+      expect(store.open).toBe(false);
+      await expect(store.queryResults({ limit: 1 })).rejects.toMatchObject({ code: 'VAGT_ERR_STORE' });
+    });
+
+    it('round-trips every field of a result', async () => {
+      const full = result({
+        ok: false,
+        status_code: 503,
+        error: { code: 'http_status', message: 'status 503, expected 200' },
+        tls_expiry: 1_800_000_000,
+        detail: { redirects: 2, bytes: 1234, nested: { a: [1, 2] } },
+      });
+      const minimal = result({ seq: 2, ts: T0 + 1, phases: {} });
+      delete minimal.status_code;
+      expect(await store.insertResults([full, minimal])).toEqual([true, true]);
+      const rows = await store.queryResults({ limit: 10 });
+      expect(rows).toEqual([full, minimal]);
+      expect(rows[1]).not.toHaveProperty('status_code');
+      expect(rows[1]).not.toHaveProperty('error');
+      expect(rows[1]).not.toHaveProperty('detail');
+    });
+
+    it('stores (agent, seq) once: a resent result is a duplicate, also within one batch', async () => {
+      expect(await store.insertResults([result({ seq: 1 }), result({ seq: 2 })])).toEqual([true, true]);
+      expect(await store.insertResults([result({ seq: 2, ok: false }), result({ seq: 3 }), result({ seq: 3 })])).toEqual([
+        false,
+        true,
+        false,
+      ]);
+      // The same seq from another agent is a different result.
+      expect(await store.insertResults([result({ seq: 1, agent: 'aar-1' })])).toEqual([true]);
+      const rows = await store.queryResults({ limit: 100 });
+      expect(rows).toHaveLength(4);
+      // The first copy wins.
+      expect(rows.find((r) => r.agent === 'kbh-1' && r.seq === 2)?.ok).toBe(true);
+      expect(await store.insertResults([])).toEqual([]);
+    });
+
+    it('queries by system, probe, agent and time range, oldest first, with a limit', async () => {
+      const rows: StoredResult[] = [];
+      let seq = 0;
+      for (const agent of ['kbh-1', 'aar-1'])
+        for (const system of ['mitid', 'virk'])
+          for (const probe of ['front', 'login'])
+            for (let i = 0; i < 5; i++) rows.push(result({ agent, system, probe, seq: seq++, ts: T0 + (4 - i) * 1000 }));
+      await store.insertResults(rows);
+
+      const all = await store.queryResults({ limit: 1000 });
+      expect(all).toHaveLength(40);
+      expect(all.map((r) => r.ts)).toEqual([...all.map((r) => r.ts)].sort((a, b) => a - b));
+
+      const one = await store.queryResults({ system: 'virk', probe: 'login', agent: 'aar-1', limit: 1000 });
+      expect(one).toHaveLength(5);
+      expect(one.every((r) => r.system === 'virk' && r.probe === 'login' && r.agent === 'aar-1')).toBe(true);
+      expect(one.map((r) => r.ts)).toEqual([T0, T0 + 1000, T0 + 2000, T0 + 3000, T0 + 4000]);
+
+      const range = await store.queryResults({ system: 'mitid', from: T0 + 1000, to: T0 + 3000, limit: 1000 });
+      expect(range.map((r) => r.ts).every((t) => t >= T0 + 1000 && t < T0 + 3000)).toBe(true);
+      expect(range).toHaveLength(2 * 2 * 2);
+
+      const limited = await store.queryResults({ agent: 'kbh-1', limit: 3 });
+      expect(limited).toHaveLength(3);
+      expect(limited.every((r) => r.ts === T0)).toBe(true);
+
+      expect(await store.queryResults({ system: 'nope', limit: 10 })).toEqual([]);
+    });
+
+    it('keeps the latest result per (system, probe, agent), by ts then seq, whatever the arrival order', async () => {
+      await store.insertResults([
+        result({ seq: 5, ts: T0 + 5000 }),
+        result({ seq: 3, ts: T0 + 3000 }),
+        result({ seq: 1, ts: T0, agent: 'aar-1' }),
+        result({ seq: 2, ts: T0, agent: 'aar-1', ok: false }),
+        result({ seq: 9, ts: T0, probe: 'login' }),
+      ]);
+      // An older result arriving late, and a duplicate, do not displace the latest.
+      await store.insertResults([result({ seq: 4, ts: T0 + 4000 }), result({ seq: 5, ts: T0 + 5000, ok: false })]);
+      const latest = await store.latestResults();
+      const byKey = new Map(latest.map((r) => [`${r.system}/${r.probe}/${r.agent}`, r]));
+      expect(byKey.size).toBe(3);
+      expect(byKey.get('mitid/front/kbh-1')).toMatchObject({ seq: 5, ok: true });
+      expect(byKey.get('mitid/front/aar-1')).toMatchObject({ seq: 2, ok: false });
+      expect(byKey.get('mitid/login/kbh-1')).toMatchObject({ seq: 9 });
+      expect(byKey.get('mitid/front/kbh-1')).toEqual(result({ seq: 5, ts: T0 + 5000 }));
+    });
+
+    it('knows the highest seq of an agent', async () => {
+      expect(await store.maxSeq('kbh-1')).toBeUndefined();
+      await store.insertResults([result({ seq: 7 }), result({ seq: 3 }), result({ seq: 100, agent: 'aar-1' })]);
+      expect(await store.maxSeq('kbh-1')).toBe(7);
+      expect(await store.maxSeq('aar-1')).toBe(100);
+    });
+
+    it('records status changes and reads them back, and the last per (system, view)', async () => {
+      await store.recordStatusChanges([
+        { system: 'mitid', view: 'own', status: 'unknown', cause: [], at: T0 },
+        { system: 'mitid', view: 'perceived', status: 'unknown', cause: [], at: T0 },
+        { system: 'mitid', view: 'own', status: 'operational', cause: [], at: T0 + 1000 },
+        { system: 'nemlog-in', view: 'perceived', status: 'major_outage', cause: ['mitid'], at: T0 + 2000 },
+      ]);
+      await store.recordStatusChanges([{ system: 'mitid', view: 'own', status: 'major_outage', cause: [], at: T0 + 3000 }]);
+
+      const own = await store.statusChanges({ system: 'mitid', view: 'own' });
+      expect(own.map((c) => c.status)).toEqual(['unknown', 'operational', 'major_outage']);
+      expect(await store.statusChanges({ from: T0 + 1000, to: T0 + 3000 })).toHaveLength(2);
+      expect(await store.statusChanges({ limit: 1 })).toHaveLength(1);
+      expect((await store.statusChanges()).length).toBe(5);
+
+      const last = await store.latestStatuses();
+      const byKey = new Map(last.map((c) => [`${c.system}/${c.view}`, c]));
+      expect(byKey.size).toBe(3);
+      expect(byKey.get('mitid/own')).toEqual({ system: 'mitid', view: 'own', status: 'major_outage', cause: [], at: T0 + 3000 });
+      expect(byKey.get('nemlog-in/perceived')?.cause).toEqual(['mitid']);
+    });
+
+    it('remembers agents seen, keeping the most recent sighting', async () => {
+      await store.recordAgentsSeen([
+        { id: 'kbh-1', last_seen: T0, version: '0.1.0', remote_address: '10.0.0.1' },
+        { id: 'aar-1', last_seen: T0, version: null, remote_address: null },
+      ]);
+      await store.recordAgentsSeen([{ id: 'kbh-1', last_seen: T0 + 1000, version: '0.2.0', remote_address: '10.0.0.2' }]);
+      await store.recordAgentsSeen([{ id: 'kbh-1', last_seen: T0 + 500, version: 'old', remote_address: 'old' }]);
+      expect(await store.agents()).toEqual([
+        { id: 'aar-1', last_seen: T0, version: null, remote_address: null },
+        { id: 'kbh-1', last_seen: T0 + 1000, version: '0.2.0', remote_address: '10.0.0.2' },
+      ]);
+    });
+
+    it('prunes results older than a time', async () => {
+      await store.insertResults([result({ seq: 1, ts: T0 }), result({ seq: 2, ts: T0 + 1000 }), result({ seq: 3, ts: T0 + 2000 })]);
+      expect(await store.pruneResults(T0 + 1000)).toBe(1);
+      expect((await store.queryResults({ limit: 10 })).map((r) => r.seq)).toEqual([2, 3]);
+      // The latest result survives pruning: a warm start still knows it.
+      expect(await store.latestResults()).toHaveLength(1);
+    });
+
+    it('persists everything across close and reopen, and stays idempotent on (agent, seq)', async (ctx) => {
+      if (h.reopen === undefined) {
+        ctx.skip();
+        return;
+      }
+      await store.insertResults([result({ seq: 1 }), result({ seq: 2, ts: T0 + 1000, ok: false })]);
+      await store.recordStatusChanges([{ system: 'mitid', view: 'own', status: 'major_outage', cause: [], at: T0 + 1000 }]);
+      await store.recordAgentsSeen([{ id: 'kbh-1', last_seen: T0, version: '0.1.0', remote_address: '127.0.0.1' }]);
+      store = await h.reopen(store);
+      expect(store.open).toBe(true);
+      expect(await store.queryResults({ limit: 10 })).toHaveLength(2);
+      expect(await store.latestResults()).toEqual([result({ seq: 2, ts: T0 + 1000, ok: false })]);
+      expect(await store.latestStatuses()).toHaveLength(1);
+      expect(await store.agents()).toHaveLength(1);
+      expect(await store.insertResults([result({ seq: 2 }), result({ seq: 3 })])).toEqual([false, true]);
+    });
+  });
+}
