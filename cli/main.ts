@@ -95,7 +95,7 @@ const cli = yargs(hideBin(process.argv))
         .option('down', { type: 'string', array: true, default: [] as string[], describe: 'start with these systems down' })
         .option('slow', { type: 'string', array: true, default: [] as string[], describe: 'start slow: ID=DURATION, e.g. virk=3s' })
         .option('error', { type: 'string', array: true, default: [] as string[], describe: 'start answering 500: ID' })
-        .options({ 'log-level': { ...logLevel['log-level'], default: 'warn' as LogLevel } }),
+        .options({ 'log-level': { ...logLevel['log-level'], default: 'warn' } }),
     async (a) => {
       const { runDemoCommand } = await import('./demo.js');
       await runDemoCommand({

@@ -108,8 +108,12 @@ describe('end to end', () => {
     expect(metrics).toMatch(/vagt_agent_connected\{agent="e2e-1"\} 1/);
 
     const results = await fetch(`${collector.url}/api/v1/results?system=selvbetjening&probe=front&agent=e2e-1&limit=10000`);
-    const rows = (await results.json()) as unknown;
-    const list = Array.isArray(rows) ? rows : (rows as { results: unknown[] }).results;
-    expect(list.length).toBeGreaterThan(3);
+    const { results: list } = (await results.json()) as { results: { ok: boolean; status_code: number | null; ts: string }[] };
+    // At least the passing, failing and passing-again probes, oldest first, the outage kept with its 503.
+    expect(list.length).toBeGreaterThanOrEqual(3);
+    expect(list.some((r) => !r.ok && r.status_code === 503)).toBe(true);
+    expect(list.some((r) => r.ok)).toBe(true);
+    const times = list.map((r) => Date.parse(r.ts));
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
   });
 });
