@@ -1,6 +1,6 @@
 // Process-wide V8 settings for a dedicated agent process (`vagt agent`). Measured with
 // bench/agent-memory.ts (500 http probes, 100 probes/s, 2-core VM): without them
-// the agent's RSS settles near 125 MB, with them near 75 MB, for about 0.2 ms more CPU per probe.
+// the agent's RSS settles near 110 MB, with them near 75 MB, for 0.2-0.7 ms more CPU per probe (docs/PERFORMANCE.md).
 // Not applied by startAgent itself: the collector runs its --local-agent in its own process,
 // where ingest throughput matters more than a few megabytes.
 import { setFlagsFromString } from 'node:v8';

@@ -11,6 +11,9 @@ const logLevel = {
   'log-level': { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'log level' },
 } as const;
 
+// The demo prints a banner; its logs stay quiet unless asked for.
+const DEMO_LOG_LEVEL: LogLevel = 'warn';
+
 const cli = yargs(hideBin(process.argv))
   .scriptName('vagt')
   .usage('$0 <command> [options]\n\nSynthetic monitoring of public digital infrastructure, as end users experience it.')
@@ -95,7 +98,7 @@ const cli = yargs(hideBin(process.argv))
         .option('down', { type: 'string', array: true, default: [] as string[], describe: 'start with these systems down' })
         .option('slow', { type: 'string', array: true, default: [] as string[], describe: 'start slow: ID=DURATION, e.g. virk=3s' })
         .option('error', { type: 'string', array: true, default: [] as string[], describe: 'start answering 500: ID' })
-        .options({ 'log-level': { ...logLevel['log-level'], default: 'warn' } }),
+        .options({ 'log-level': { ...logLevel['log-level'], default: DEMO_LOG_LEVEL } }),
     async (a) => {
       const { runDemoCommand } = await import('./demo.js');
       await runDemoCommand({
