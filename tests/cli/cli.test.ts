@@ -1,0 +1,152 @@
+// The `vagt` command as a user runs it (the built dist/, as `npx vagt` would): help for every
+// command, the contract's exit codes, and one clear line instead of a stack trace on bad input.
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+const COMMANDS = ['collector', 'agent', 'probe', 'check-config', 'demo'];
+
+function vagt(args: string[], env: Record<string, string> = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [MAIN, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env, VAGT_DEBUG: '' },
+    timeout: 15_000,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** For commands that talk to the in-process target: spawnSync would block its event loop. */
+function vagtAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
+}
+
+let dir: string;
+let target: Server;
+let port = 0;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'vagt-cli-'));
+  target = createServer((req, res) => {
+    if (req.url === '/down') res.writeHead(503).end('nede');
+    else res.writeHead(200, { 'content-type': 'text/html' }).end('<h1>Velkommen</h1>');
+  });
+  await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+  port = (target.address() as { port: number }).port;
+});
+
+afterAll(async () => {
+  await new Promise((r) => target.close(r));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function configFile(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('vagt', () => {
+  it('has --help for itself and every command', () => {
+    const top = vagt(['--help']);
+    expect(top.status).toBe(0);
+    for (const c of COMMANDS) expect(top.stdout).toContain(c);
+    for (const c of COMMANDS) {
+      const r = vagt([c, '--help']);
+      expect({ command: c, status: r.status }).toEqual({ command: c, status: 0 });
+      expect(r.stdout).toContain(`vagt ${c}`);
+    }
+  });
+
+  it('exits 2 with one line and no stack for an unknown command or missing arguments', () => {
+    for (const args of [['nonsense'], [], ['agent'], ['agent', '--collector', 'http://x', '--id', 'a', '--token', 't']]) {
+      const r = vagt(args);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toMatch(/^vagt: /);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+  });
+
+  it('check-config: 0 for a valid file, 2 with every problem and its line', () => {
+    const good = configFile('good.yaml', `systems:\n  - id: web\n    name: Web\n    probes:\n      - { id: front, type: http, url: "http://127.0.0.1:${port}/" }\n`);
+    const ok = vagt(['check-config', good]);
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain('ok (1 systems, 1 probes, 0 agents)');
+
+    const bad = configFile(
+      'bad.yaml',
+      ['systems:', '  - id: web', '    name: Web', '    probes:', '      - id: front', '        type: http', '        url: "http://x/"', '        interval: soon', '        colour: red', ''].join('\n'),
+    );
+    const r = vagt(['check-config', bad]);
+    expect(r.status).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toContain('systems[0].probes[0].interval: expected a duration like 30s (line 8)');
+    expect(lines.some((l) => l.startsWith('systems[0].probes[0].colour:') && l.endsWith('(line 9)'))).toBe(true);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+
+    const missing = vagt(['check-config', join(dir, 'nope.yaml')]);
+    expect(missing.status).toBe(2);
+    expect(missing.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('probe: 0 when every probe passes, 1 when one fails, 2 for a bad config; --json is one object per line', async () => {
+    const cfg = configFile(
+      'probe.yaml',
+      [
+        'systems:',
+        '  - id: web',
+        '    name: Web',
+        '    probes:',
+        `      - { id: front, type: http, url: "http://127.0.0.1:${port}/", expect: { body_contains: Velkommen } }`,
+        `      - { id: down, type: http, url: "http://127.0.0.1:${port}/down" }`,
+        '',
+      ].join('\n'),
+    );
+    const passing = await vagtAsync(['probe', '--config', cfg, '--probe', 'front']);
+    expect(passing.status).toBe(0);
+    expect(passing.stdout).toContain('web/front');
+
+    const all = await vagtAsync(['probe', '--config', cfg, '--json']);
+    expect(all.status).toBe(1);
+    const rows = all.stdout.trim().split('\n').map((l) => JSON.parse(l) as { probe: string; ok: boolean; status_code?: number });
+    expect(rows.map((r) => [r.probe, r.ok, r.status_code])).toEqual([
+      ['front', true, 200],
+      ['down', false, 503],
+    ]);
+
+    expect(vagt(['probe', '--config', configFile('x.yaml', 'systems: 3\n')]).status).toBe(2);
+  });
+
+  it('collector: exits 2 on a bad config, and 0 after a clean shutdown on SIGTERM', async () => {
+    expect(vagt(['collector', '--config', configFile('bad2.yaml', 'collector: { listen: nowhere }\n')]).status).toBe(2);
+
+    const cfg = configFile('c.yaml', `systems:\n  - id: web\n    name: Web\n    probes:\n      - { id: front, type: http, url: "http://127.0.0.1:${port}/" }\n`);
+    const child = spawn(process.execPath, [MAIN, 'collector', '--config', cfg, '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'data')], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`collector did not start: ${out}`)), 10_000);
+      child.stdout.on('data', () => {
+        if (out.includes('collector listening')) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+    });
+    const code = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    child.kill('SIGTERM');
+    expect(await code).toBe(0);
+    expect(out).toContain('collector stopped');
+  });
+});
