@@ -44,6 +44,9 @@ export type ProbeErrorCode =
   | 'too_many_redirects'
   | 'protocol'
   | 'expect_failed'
+  | 'extract_failed'
+  | 'certificate'
+  | 'resources_failed'
   | 'unsupported'
   | 'secret_missing'
   | 'internal';
@@ -61,6 +64,37 @@ export interface ProbeOutcome {
   tls_expiry?: number;
   /** Small, type-specific facts: redirect count, bytes, flow steps, resolved addresses. */
   detail?: Record<string, unknown>;
+}
+
+/**
+ * One HTTP request on the wire, as a flow step or a page load records it in `detail`: the request
+ * itself and every redirect hop it followed, each timed. URLs never carry a secret's value.
+ */
+export interface RequestDetail {
+  method: string;
+  url: string;
+  /** Absent when no response arrived. */
+  status?: number;
+  /** From the start of this request to the end of its body (or its failure). */
+  duration_ms: number;
+  phases: Partial<Record<Phase, number>>;
+  bytes?: number;
+  /** Milliseconds after the probe started: a waterfall. */
+  start_ms: number;
+}
+
+/** A flow's `detail.steps[i]`. */
+export interface StepDetail {
+  index: number;
+  name: string;
+  ok: boolean;
+  duration_ms: number;
+  /** Final status after redirects. */
+  status_code?: number;
+  /** The request and each redirect hop it followed, in order. */
+  requests: RequestDetail[];
+  /** Set on the failed step only. */
+  error?: { code: ProbeErrorCode; message: string; expected?: string; got?: string };
 }
 
 /** One result as it travels from agent to collector. */
