@@ -172,6 +172,10 @@ export const flowProbe = z.strictObject({
   ...probeCommon,
   type: z.literal('flow'),
   insecure_skip_verify: z.boolean().default(false),
+  /** Redirects followed per step at most. */
+  max_redirects: z.int().min(0).max(30).default(10),
+  /** Bytes of each response body read at most; expectations and extraction see only these. */
+  max_body_bytes: z.int().min(0).default(1_048_576),
   steps: z.array(flowStep).min(1, 'a flow needs at least one step'),
 });
 

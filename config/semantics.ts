@@ -232,6 +232,9 @@ function checkFlowVariables(steps: unknown[], at: PathSegment[], report: Report)
         if (o !== undefined) for (const [k, x] of Object.entries(o)) walk(x, [...path, k]);
       }
     };
+    const request = obj(step.request);
+    const bodies = ['form', 'json', 'body'].filter((k) => request?.[k] !== undefined);
+    if (bodies.length > 1) report([...at, i, 'request', bodies[1] ?? ''], `a request has one body: give only one of ${bodies.join(', ')}`);
     walk(step.request, [...at, i, 'request']);
     walk(step.expect, [...at, i, 'expect']);
     for (const name of Object.keys(obj(step.extract) ?? {})) known.add(name);

@@ -7,10 +7,15 @@ export type Phases = Partial<Record<Phase, number>>;
 
 export class ProbeFailure extends Error {
   readonly code: ProbeErrorCode;
-  constructor(code: ProbeErrorCode, message: string) {
+  /** For a failed expectation: what was wanted and what came, short and already scrubbed-safe. */
+  readonly expected: string | undefined;
+  readonly got: string | undefined;
+  constructor(code: ProbeErrorCode, message: string, opts: { expected?: string; got?: string } = {}) {
     super(message);
     this.name = 'ProbeFailure';
     this.code = code;
+    this.expected = opts.expected;
+    this.got = opts.got;
   }
 }
 

@@ -6,19 +6,19 @@ import { httpSpec, startHttp, UA } from './servers.js';
 
 describe('runProbe', () => {
   it('answers an unsupported type with code unsupported', async () => {
-    const spec = { id: 'login', type: 'flow', steps: [], system: 's', interval: 60_000, timeout: 1000, retries: 0 } as unknown as ProbeSpec;
+    const spec = { id: 'gopher', type: 'gopher', system: 's', interval: 60_000, timeout: 1000, retries: 0 } as unknown as ProbeSpec;
     const r = await runProbe(spec, { userAgent: UA });
     expect(r).toMatchObject({
       ok: false,
       phases: {},
-      error: { code: 'unsupported', message: 'probe type "flow" is not supported by this agent yet' },
+      error: { code: 'unsupported', message: 'probe type "gopher" is not supported by this agent yet' },
     });
     expect(r.duration_ms).toBeGreaterThanOrEqual(0);
   });
 
   it('turns anything thrown into code internal and never throws', async () => {
-    // A malformed spec (no expect block) makes the prober trip over itself.
-    const spec = { ...httpSpec({ url: 'http://127.0.0.1:1/' }), expect: undefined } as unknown as ProbeSpec;
+    // A malformed spec (a number for a URL) makes the prober trip over itself.
+    const spec = { ...httpSpec({ url: 'http://127.0.0.1:1/' }), url: 42 } as unknown as ProbeSpec;
     const r = await runProbe(spec, { userAgent: UA });
     expect(r.ok).toBe(false);
     expect(r.error?.code).toBe('internal');
