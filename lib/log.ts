@@ -1,4 +1,4 @@
-import { pino, type Logger, type LevelWithSilent } from 'pino';
+import { pino, type DestinationStream, type Logger, type LevelWithSilent } from 'pino';
 
 export type LogLevel = LevelWithSilent;
 export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -7,7 +7,7 @@ export const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info'
  * JSON logs, one line per event, for journald, Docker and log shippers. Anything that looks like a
  * credential is redacted by path, so a careless `log.info({ headers })` cannot leak a token.
  */
-export function createLogger(opts: { level?: LogLevel; name?: string; destination?: 1 | 2 } = {}): Logger {
+export function createLogger(opts: { level?: LogLevel; name?: string; destination?: 1 | 2 | DestinationStream } = {}): Logger {
   return pino(
     {
       level: opts.level ?? 'info',
@@ -31,6 +31,6 @@ export function createLogger(opts: { level?: LogLevel; name?: string; destinatio
         censor: '[redacted]',
       },
     },
-    pino.destination({ fd: opts.destination ?? 1, sync: false }),
+    typeof opts.destination === 'object' ? opts.destination : pino.destination({ fd: opts.destination ?? 1, sync: false }),
   );
 }
