@@ -5,7 +5,7 @@ import type { Config } from '../config/schema.js';
 import { demoConfig } from './demo-config.js';
 import type { Fault } from './faults.js';
 import { startSimulator, type Simulator } from './simulator.js';
-import { DEMO_BASE_PORT } from './systems.js';
+import { DEMO_BASE_PORT, DEMO_USER } from './systems.js';
 
 export { demoConfig, DEMO_CONFIG_PATH } from './demo-config.js';
 export { demoBanner, type BannerInput } from './banner.js';
@@ -33,6 +33,10 @@ export async function runDemo(opts: {
   interval?: string;
   logger: Logger;
 }): Promise<Demo> {
+  // The demo's flows log in with agent-side secrets; the simulator's demo login is public, so the
+  // in-process agent gets it unless the environment says otherwise.
+  process.env.DEMO_USER ??= DEMO_USER.user;
+  process.env.DEMO_PASSWORD ??= DEMO_USER.password;
   const simulator = await startSimulator({
     basePort: opts.basePort ?? DEMO_BASE_PORT,
     logger: opts.logger,

@@ -8,7 +8,9 @@ import { configSchema, type ProbeConfig } from '../../config/schema.js';
 import { demoBanner } from '../../demo/banner.js';
 import { DEMO_CONFIG_PATH, demoConfig } from '../../demo/demo-config.js';
 import { startSimulator, type Simulator } from '../../demo/simulator.js';
-import { SYSTEMS } from '../../demo/systems.js';
+import { DEMO_USER, SYSTEMS } from '../../demo/systems.js';
+import { resolveProbes } from '../../config/resolve.js';
+import { runProbe } from '../../probes/run.js';
 
 const text = readFileSync(DEMO_CONFIG_PATH, 'utf8');
 
@@ -57,8 +59,11 @@ describe('config/demo.yaml', () => {
       expect(s.response_time?.slow).toBeGreaterThan(0);
       expect(s.probes.length).toBeGreaterThan(0);
       for (const p of s.probes) {
-        expect(['http', 'tcp'], `${s.id}/${p.id}`).toContain(p.type);
-        for (const t of probeTargets(p)) expect(t, `${s.id}/${p.id}`).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${port}(/|$)`));
+        expect(['http', 'tcp', 'flow'], `${s.id}/${p.id}`).toContain(p.type);
+        // A flow starts at its own system and may pass through others (the login at NemLog-in).
+        const [first, ...rest] = probeTargets(p);
+        expect(first, `${s.id}/${p.id}`).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${port}(/|$)`));
+        for (const t of rest) expect(t, `${s.id}/${p.id}`).toMatch(/^http:\/\/127\.0\.0\.1:940[1-8](\/|$)/);
       }
     });
   });
@@ -81,12 +86,15 @@ describe('demoConfig', () => {
     let probes = 0;
     for (const s of config.systems) {
       const origin = sim.urlOf(s.id);
+      const origins = config.systems.map((x) => sim.urlOf(x.id));
       expect(s.url).toBe(origin + '/');
       for (const p of s.probes) {
-        for (const t of probeTargets(p)) {
-          expect(t.startsWith(origin), `${s.id}/${p.id}: ${t}`).toBe(true);
+        probeTargets(p).forEach((t, i) => {
+          // A flow's later steps may go to another simulated system (NemLog-in's login).
+          if (i === 0) expect(t.startsWith(origin), `${s.id}/${p.id}: ${t}`).toBe(true);
+          else expect(origins.some((o) => t.startsWith(o)), `${s.id}/${p.id}: ${t}`).toBe(true);
           probes++;
-        }
+        });
       }
     }
     expect(probes).toBeGreaterThanOrEqual(16);
@@ -115,6 +123,26 @@ describe('demoConfig', () => {
           expect(res.headers.get(name) ?? '', `${s.id}/${p.id} ${name}`).toMatch(new RegExp(re));
         }
       }
+    }
+  });
+
+  it('has login flows that pass against the simulator with the demo login, and fail at the right step without MitID', async () => {
+    const flows = resolveProbes(demoConfig(sim)).filter((p) => p.type === 'flow');
+    expect(flows.map((p) => `${p.system}/${p.id}`)).toEqual(['borger-dk/login', 'digital-post/read-mail']);
+    const secrets: Record<string, string> = { DEMO_USER: DEMO_USER.user, DEMO_PASSWORD: DEMO_USER.password };
+    const opts = { userAgent: 'vagt-agent/test (+agent=test)', secret: (n: string) => secrets[n] };
+    for (const spec of flows) {
+      const r = await runProbe(spec, opts);
+      expect(r.error, `${spec.system}/${spec.id}`).toBeUndefined();
+    }
+    await sim.applyFault('mitid', { mode: 'down' });
+    try {
+      const r = await runProbe(flows[0]!, opts);
+      // NemLog-in's login page answers 503 while MitID is down: the first step fails.
+      expect(r.error?.message).toBe('step 1 "åbn log-in": expected status 200, got 503');
+      expect(r.detail?.failed_step).toBe(0);
+    } finally {
+      await sim.applyFault('mitid', { mode: 'up' });
     }
   });
 
