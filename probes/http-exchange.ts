@@ -8,6 +8,8 @@ import { ProbeFailure, abortFailure, addPhase, quote, type Phases } from './fail
 import { bareHost, dial, type Dialed } from './net.js';
 
 export const REDIRECTS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
+/** Bytes of a followed redirect's body read at most. */
+const REDIRECT_BODY_MAX = 16_384;
 
 export interface Hop {
   status: number;
@@ -24,7 +26,7 @@ export interface HopRequest {
   method: string;
   headers: Record<string, string>;
   body: string | undefined;
-  /** Stop at the headers when the response is a redirect that will be followed. */
+  /** A redirect will be followed: read at most a small body from it (browsers discard it). */
   follow: boolean;
   keepBody: boolean;
   maxBytes: number;
@@ -143,6 +145,7 @@ export async function exchange(
     let headers: IncomingHttpHeaders = {};
     let bytes = 0;
     let truncated = false;
+    let cap = req.maxBytes;
     const chunks: Buffer[] = [];
 
     const done = (err?: ProbeFailure, complete = false): void => {
@@ -174,15 +177,17 @@ export async function exchange(
         status = statusCode;
         seen.status = statusCode;
         headers = h;
-        if (req.follow && REDIRECTS.has(statusCode) && typeof h.location === 'string') done();
+        // A redirect's body (usually empty) is read to its end rather than cut off: ending a
+        // response early costs an error with a stack trace in undici, more than reading a few bytes.
+        if (req.follow && REDIRECTS.has(statusCode) && typeof h.location === 'string') cap = Math.min(cap, REDIRECT_BODY_MAX);
       },
       onResponseData(_controller, chunk) {
         if (settled) return;
-        const room = req.maxBytes - bytes;
+        const room = cap - bytes;
         if (chunk.length > room) {
           // The cap is reached: stop here rather than download the rest.
           if (req.keepBody && room > 0) chunks.push(chunk.subarray(0, room));
-          bytes = req.maxBytes;
+          bytes = cap;
           truncated = true;
           done();
           return;
