@@ -8,8 +8,6 @@ import { ProbeFailure, abortFailure, addPhase, quote, type Phases } from './fail
 import { bareHost, dial, type Dialed } from './net.js';
 
 export const REDIRECTS: ReadonlySet<number> = new Set([301, 302, 303, 307, 308]);
-/** Bytes of a followed redirect's body read at most. */
-const REDIRECT_BODY_MAX = 16_384;
 
 export interface Hop {
   status: number;
@@ -26,7 +24,7 @@ export interface HopRequest {
   method: string;
   headers: Record<string, string>;
   body: string | undefined;
-  /** A redirect will be followed: read at most a small body from it (browsers discard it). */
+  /** Stop at the headers when the response is a redirect that will be followed. */
   follow: boolean;
   keepBody: boolean;
   maxBytes: number;
@@ -145,7 +143,6 @@ export async function exchange(
     let headers: IncomingHttpHeaders = {};
     let bytes = 0;
     let truncated = false;
-    let cap = req.maxBytes;
     const chunks: Buffer[] = [];
 
     const done = (err?: ProbeFailure, complete = false): void => {
@@ -177,17 +174,15 @@ export async function exchange(
         status = statusCode;
         seen.status = statusCode;
         headers = h;
-        // A redirect's body (usually empty) is read to its end rather than cut off: ending a
-        // response early costs an error with a stack trace in undici, more than reading a few bytes.
-        if (req.follow && REDIRECTS.has(statusCode) && typeof h.location === 'string') cap = Math.min(cap, REDIRECT_BODY_MAX);
+        if (req.follow && REDIRECTS.has(statusCode) && typeof h.location === 'string') done();
       },
       onResponseData(_controller, chunk) {
         if (settled) return;
-        const room = cap - bytes;
+        const room = req.maxBytes - bytes;
         if (chunk.length > room) {
           // The cap is reached: stop here rather than download the rest.
           if (req.keepBody && room > 0) chunks.push(chunk.subarray(0, room));
-          bytes = cap;
+          bytes = req.maxBytes;
           truncated = true;
           done();
           return;
