@@ -17,6 +17,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { flowProbe, httpProbe } from '../config/schema.js';
 import { userAgent } from '../lib/version.js';
 import type { ProbeSpec } from '../protocol/messages.js';
@@ -110,6 +112,15 @@ function specs(sp: string, idp: string): { flow: ProbeSpec; requests: ProbeSpec[
   return { flow, requests };
 }
 
+/** Heap in use after a full collection: what a leak would leave behind. */
+function settledHeap(): number {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
 /** Runs `count` units of work, `concurrency` at a time; returns CPU ms per unit and failures. */
 async function measure(count: number, concurrency: number, unit: () => Promise<boolean>): Promise<{ cpuMs: number; wallMs: number; failed: number }> {
   let next = 0;
@@ -158,7 +169,9 @@ async function main(): Promise<void> {
     };
     await measure(Math.min(200, flows), concurrency, flowOnce); // warm-up
     await measure(Math.min(200, flows), concurrency, requestsOnce);
+    const heap0 = settledHeap();
     const f = await measure(flows, concurrency, flowOnce);
+    const heapGrowthKb = Math.round((settledHeap() - heap0) / 1024);
     const r = await measure(flows, concurrency, requestsOnce);
     const round = (v: number): number => Math.round(v * 1000) / 1000;
     const overhead = f.cpuMs - r.cpuMs;
@@ -166,7 +179,8 @@ async function main(): Promise<void> {
       `3-step login flow (6 requests over 2 hosts, fresh connection each), ${flows} runs, ${concurrency} at a time\n` +
         `  flow:                      ${round(f.cpuMs)} ms CPU per flow, ${Math.round((flows / f.wallMs) * 1000)} flows/s, ${f.failed} failed\n` +
         `  its 6 requests as probes:  ${round(r.cpuMs)} ms CPU per set (${round(r.cpuMs / requests.length)} per request), ${r.failed} failed\n` +
-        `  added by the flow:         ${round(overhead)} ms CPU per flow (${Math.round((overhead / r.cpuMs) * 100)} %): cookie jar, templates, HTML parse, JSONPath\n`,
+        `  added by the flow:         ${round(overhead)} ms CPU per flow (${Math.round((overhead / r.cpuMs) * 100)} %): cookie jar, templates, HTML parse, JSONPath\n` +
+        `  heap after ${flows} flows:   ${heapGrowthKb >= 0 ? '+' : ''}${heapGrowthKb} KB (after a full GC; a leak would grow with the runs)\n`,
     );
     if (firstError !== undefined) process.stdout.write(`  first failure: ${firstError}\n`);
     process.stdout.write(
@@ -179,6 +193,7 @@ async function main(): Promise<void> {
         overhead_cpu_ms: round(overhead),
         overhead_percent: Math.round((overhead / r.cpuMs) * 100),
         flows_per_s: Math.round((flows / f.wallMs) * 1000),
+        heap_growth_kb: heapGrowthKb,
         failed: f.failed + r.failed,
       })}\n`,
     );

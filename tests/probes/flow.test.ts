@@ -228,6 +228,19 @@ describe('flow prober: hostile and broken targets', () => {
     expect(await eventually(() => silent.openSockets === 0)).toBe(true);
   });
 
+  it('refuses a self-signed certificate over https unless told to accept any, and reports its expiry', async () => {
+    const s = await startHttp((_q, res) => res.writeHead(200).end('Velkommen'), { tls: true });
+    open.push(s);
+    const steps = [{ name: 'secure', request: { url: `https://localhost:${s.port}/` }, expect: { body_contains: 'Velkommen' } }];
+    const strict = await run(flowSpec({ steps }));
+    expect(strict.error?.code).toBe('tls');
+    expect(strict.error?.message).toMatch(/^step 1 "secure": tls handshake with .*self[- ]signed/i);
+    const lax = await run(flowSpec({ insecure_skip_verify: true, steps }));
+    expect(lax.error).toBeUndefined();
+    expect(lax.tls_expiry).toBeGreaterThan(Date.now() / 1000);
+    expect(lax.phases.tls).toBeGreaterThan(0);
+  });
+
   it('reports a connection refused at the step that met it', async () => {
     const r = await run(flowSpec({ steps: [{ name: 'gone', request: { url: 'http://127.0.0.1:1/' } }] }));
     expect(r.error?.code).toBe('connect');
