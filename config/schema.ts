@@ -123,6 +123,10 @@ export const tlsProbe = z.strictObject({
   server_name: z.string().optional(),
   /** Fewer days than this before expiry raises a warning. */
   warn_days: z.int().min(0).default(21),
+  /** Report the certificate without judging its chain (an internal service's own CA, say). */
+  insecure_skip_verify: z.boolean().default(false),
+  /** A PEM file of CA certificates to trust instead of the system's, read by the agent. */
+  ca_file: z.string().min(1).optional(),
   expect: z
     .strictObject({
       min_days: z.int().min(0).optional(),

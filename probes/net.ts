@@ -15,6 +15,8 @@ export interface DialOptions {
   /** TLS server name; default the host when it is a name (SNI must not be an IP). */
   servername?: string;
   alpn?: string[];
+  /** PEM CA certificates trusted instead of the system's store. */
+  ca?: string;
 }
 
 export interface Dialed {
@@ -82,7 +84,7 @@ function connectOnce(o: DialOptions, address: string, phases: Phases, signal: Ab
     if (o.tls) {
       const servername = o.servername ?? (isIP(o.host) === 0 ? o.host : undefined);
       socket = tlsConnect({
-        secureContext: sharedContext(),
+        secureContext: sharedContext(o.ca),
         host: address,
         port: o.port,
         ...(servername === undefined ? {} : { servername }),
@@ -155,15 +157,25 @@ function connectOnce(o: DialOptions, address: string, phases: Phases, signal: Ab
 }
 
 let context: SecureContext | undefined;
+const withCa = new Map<string, SecureContext>();
 
 /**
- * One secure context (the default CA store) for every probe: building it per connection costs
- * more CPU than the handshake itself. Sessions are not reused, so each probe still pays (and
- * measures) a full handshake.
+ * One secure context (the default CA store) for every probe, and one per extra CA: building it
+ * per connection costs more CPU than the handshake itself. Sessions are not reused, so each probe
+ * still pays (and measures) a full handshake.
  */
-function sharedContext(): SecureContext {
-  context ??= createSecureContext();
-  return context;
+function sharedContext(ca?: string): SecureContext {
+  if (ca === undefined) {
+    context ??= createSecureContext();
+    return context;
+  }
+  let c = withCa.get(ca);
+  if (c === undefined) {
+    if (withCa.size >= 32) withCa.clear();
+    c = createSecureContext({ ca });
+    withCa.set(ca, c);
+  }
+  return c;
 }
 
 function noop(): void {}
