@@ -2,11 +2,11 @@
 // rule that nothing escapes as an exception. A prober that ignores its signal cannot hold the
 // runner past the timeout by more than a short grace.
 import { formatDuration } from '../lib/duration.js';
-import type { ProbeConfig } from '../config/schema.js';
 import type { ProbeOutcome, ProbeSpec } from '../protocol/messages.js';
+import type { ProbeConfig } from '../config/schema.js';
 import type { ProbeContext, ProbeReport, Prober } from './types.js';
 import { failureOf, isTimeout } from './failure.js';
-import { probers } from './index.js';
+import { proberFor } from './index.js';
 
 export interface RunOptions {
   /** CONTRACT §3: `vagt-agent/<version> (+agent=<id>)`. */
@@ -27,13 +27,22 @@ const monotonic = (): number => performance.now();
 
 export async function runProbe(spec: ProbeSpec, opts: RunOptions): Promise<ProbeOutcome> {
   const now = opts.now ?? monotonic;
+  // Loaded before the clock starts: the first run of a type must not count the module's loading.
+  let prober: Prober<ProbeConfig> | undefined;
+  let loadError: unknown;
+  try {
+    prober = await proberFor(spec.type);
+  } catch (err) {
+    loadError = err ?? new Error('the prober did not load');
+  }
   const t0 = now();
   let report: ProbeReport;
   let signal: AbortSignal | undefined;
   const timeoutMs = Number.isFinite(spec.timeout) && spec.timeout > 0 ? spec.timeout : 10_000;
   try {
-    const prober = probers[spec.type] as Prober<ProbeConfig> | undefined;
-    if (prober === undefined) {
+    if (loadError !== undefined) {
+      report = { ok: false, phases: {}, error: failureOf(loadError) };
+    } else if (prober === undefined) {
       report = {
         ok: false,
         phases: {},
