@@ -18,16 +18,11 @@ import type { ProbeSpec } from '../protocol/messages.js';
 import { startAgent } from '../agent/agent.js';
 import { tuneForSmallFootprint } from '../agent/tuning.js';
 import { createLogger } from '../lib/log.js';
+import { numberArg } from './harness.js';
 
 const GOAL_RSS_MB = 80;
 const MB = 1024 * 1024;
 const TOKEN = 'bench-agent-token';
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i === -1 ? undefined : Number(process.argv[i + 1]);
-  return v !== undefined && Number.isFinite(v) && v > 0 ? v : fallback;
-}
 
 // ---- child: the HTTP target ---------------------------------------------------------------------
 
@@ -118,7 +113,7 @@ function runAgent(url: string, concurrency: number, tune: boolean): void {
       cpuMs: cpuMs(),
     };
     process.send?.({ sample });
-  }, arg('sample-ms', 1000));
+  }, numberArg('sample-ms', 1000));
   process.on('message', (m: { stop?: boolean }) => {
     if (m.stop !== true) return;
     clearInterval(timer);
@@ -217,10 +212,10 @@ const median = (xs: number[]): number => {
 const mb = (bytes: number): number => Math.round((bytes / MB) * 10) / 10;
 
 async function main(): Promise<void> {
-  const nProbes = Math.round(arg('probes', 500));
-  const intervalMs = Math.round(arg('interval-ms', 5000));
-  const seconds = arg('seconds', 40);
-  const concurrency = Math.round(arg('concurrency', 32));
+  const nProbes = Math.round(numberArg('probes', 500));
+  const intervalMs = Math.round(numberArg('interval-ms', 5000));
+  const seconds = numberArg('seconds', 40);
+  const concurrency = Math.round(numberArg('concurrency', 32));
   setTimeout(() => {
     process.stderr.write('agent-memory: gave up after 58 s\n');
     process.exit(1);
@@ -297,7 +292,7 @@ async function main(): Promise<void> {
           `peak ${mb(sample.peak)} MB  results ${results}\n`,
       );
   };
-  const sampleMs = arg('sample-ms', 1000);
+  const sampleMs = numberArg('sample-ms', 1000);
   const stop = cli ? startCliAgent(url, concurrency, flags, sampleMs, onSample) : startChildAgent(url, concurrency, tune, flags, sampleMs, onSample);
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const done = await stop();
@@ -359,7 +354,7 @@ const agentAt = process.argv.indexOf('--agent');
 if (process.argv.includes('--target')) {
   serveTarget();
 } else if (agentAt !== -1) {
-  runAgent(process.argv[agentAt + 1] ?? '', Math.round(arg('concurrency', 32)), !process.argv.includes('--no-tuning'));
+  runAgent(process.argv[agentAt + 1] ?? '', Math.round(numberArg('concurrency', 32)), !process.argv.includes('--no-tuning'));
 } else {
   main().catch((err: unknown) => {
     process.stderr.write(`agent-memory: ${err instanceof Error ? err.message : String(err)}\n`);

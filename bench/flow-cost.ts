@@ -14,15 +14,14 @@
 // both ways). Prints a summary and `RESULT {json}`.
 //
 //   node dist/bench/flow-cost.js [--flows 1000] [--concurrency 10]
-import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { flowProbe, httpProbe } from '../config/schema.js';
 import { userAgent } from '../lib/version.js';
 import type { ProbeSpec } from '../protocol/messages.js';
 import { runProbe } from '../probes/run.js';
+import { benchMain, numberArg, startTarget } from './harness.js';
 
 const CSRF = 'f3a9c2d17b6e4a0c9e8d';
 const FORM = `<!doctype html><html lang="da"><head><meta charset="utf-8"><title>Log på</title></head><body>
@@ -31,12 +30,6 @@ const FORM = `<!doctype html><html lang="da"><head><meta charset="utf-8"><title>
 ${'<p>Du er ved at logge på en offentlig selvbetjening via NemLog-in.</p>\n'.repeat(20)}</body></html>`;
 const WELCOME = `<!doctype html><html lang="da"><body><h1>Velkommen, Demo Jensen</h1>${'<li>Sag under behandling</li>\n'.repeat(30)}</body></html>`;
 const ME = JSON.stringify({ user: { name: 'Demo Jensen', roles: ['borger'] }, messages: 3 });
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i === -1 ? undefined : Number(process.argv[i + 1]);
-  return v !== undefined && Number.isInteger(v) && v > 0 ? v : fallback;
-}
 
 async function serveTarget(): Promise<void> {
   const ports = { sp: 0, idp: 0 };
@@ -62,14 +55,6 @@ async function serveTarget(): Promise<void> {
   }
   process.send?.(ports);
   process.on('disconnect', () => process.exit(0));
-}
-
-function startTarget(): Promise<{ child: ChildProcess; sp: number; idp: number }> {
-  const child = fork(fileURLToPath(import.meta.url), ['--target'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('message', (m: { sp: number; idp: number }) => resolve({ child, ...m }));
-    child.once('exit', (code) => reject(new Error(`target exited with ${code}`)));
-  });
 }
 
 const runtime = { system: 'bench', interval: 60_000, timeout: 10_000, retries: 0 };
@@ -139,13 +124,13 @@ async function measure(count: number, concurrency: number, unit: () => Promise<b
 }
 
 async function main(): Promise<void> {
-  const flows = arg('flows', 1000);
-  const concurrency = arg('concurrency', 10);
+  const flows = Math.round(numberArg('flows', 1000));
+  const concurrency = Math.round(numberArg('concurrency', 10));
   setTimeout(() => {
     process.stderr.write('flow-cost: gave up after 55 s\n');
     process.exit(1);
   }, 55_000).unref();
-  const target = await startTarget();
+  const target = await startTarget<{ sp: number; idp: number }>(import.meta.url);
   try {
     const { flow, requests } = specs(`http://127.0.0.1:${target.sp}`, `http://localhost:${target.idp}`);
     const secrets: Record<string, string> = { USER: 'demo', PASSWORD: 'demo1234' };
@@ -203,11 +188,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv.includes('--target')) {
-  void serveTarget();
-} else {
-  main().catch((err: unknown) => {
-    process.stderr.write(`flow-cost: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  });
-}
+benchMain('flow-cost', main, serveTarget);

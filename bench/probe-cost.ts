@@ -3,24 +3,17 @@
 // Goal (issue 2): <= 1 ms CPU per HTTP probe (blackbox_exporter 0.23 spends about 1.5 ms).
 //
 //   node dist/bench/probe-cost.js [--probes 2000] [--https-probes 500] [--concurrency 20]
-import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type ServerResponse } from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { httpProbe } from '../config/schema.js';
 import { packageRoot, userAgent } from '../lib/version.js';
 import type { ProbeOutcome, ProbeSpec } from '../protocol/messages.js';
 import { runProbe } from '../probes/run.js';
+import { benchMain, numberArg, startTarget } from './harness.js';
 
 const GOAL_CPU_MS = 1;
-
-function arg(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i === -1 ? undefined : Number(process.argv[i + 1]);
-  return v !== undefined && Number.isInteger(v) && v >= 0 ? v : fallback;
-}
 
 // A realistic small front page: ~4 KB of HTML, as a public system's landing page might send.
 const PAGE = `<!doctype html><html lang="da"><head><meta charset="utf-8"><title>MitID</title></head><body>
@@ -42,14 +35,6 @@ async function serveTarget(): Promise<void> {
     https: (https.address() as { port: number }).port,
   });
   process.on('disconnect', () => process.exit(0));
-}
-
-function startTarget(): Promise<{ child: ChildProcess; http: number; https: number }> {
-  const child = fork(fileURLToPath(import.meta.url), ['--target'], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
-  return new Promise((resolve, reject) => {
-    child.once('message', (m: { http: number; https: number }) => resolve({ child, ...m }));
-    child.once('exit', (code) => reject(new Error(`target exited with ${code}`)));
-  });
 }
 
 interface Run {
@@ -120,16 +105,16 @@ function summary(name: string, r: Run): Summary {
 }
 
 async function main(): Promise<void> {
-  const probes = arg('probes', 2000);
-  const concurrency = Math.max(1, arg('concurrency', 20));
-  const httpsProbes = arg('https-probes', Math.round(probes / 4));
+  const probes = Math.round(numberArg('probes', 2000));
+  const concurrency = Math.round(numberArg('concurrency', 20));
+  const httpsProbes = Math.round(numberArg('https-probes', Math.round(probes / 4), 0));
   // Whatever happens, stop well within a minute.
   setTimeout(() => {
     process.stderr.write('probe-cost: gave up after 55 s\n');
     process.exit(1);
   }, 55_000).unref();
 
-  const target = await startTarget();
+  const target = await startTarget<{ http: number; https: number }>(import.meta.url);
   try {
     // Parsed once here, as the collector does; no zod on the probe path.
     const spec = (url: string, extra: Record<string, unknown> = {}): ProbeSpec => ({
@@ -173,11 +158,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv.includes('--target')) {
-  void serveTarget();
-} else {
-  main().catch((err: unknown) => {
-    process.stderr.write(`probe-cost: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
-  });
-}
+benchMain('probe-cost', main, serveTarget);
