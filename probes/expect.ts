@@ -116,8 +116,19 @@ function short(v: unknown): string {
   return v === undefined ? 'nothing' : quote(JSON.stringify(v), 120);
 }
 
-/** A readable slice of a body: whitespace collapsed, about 160 characters from `at`. */
+/**
+ * A readable slice of a body, about 160 characters from `at`, whitespace collapsed. Of an HTML
+ * page, the text a user sees ("Forkert bruger-ID eller adgangskode"), not its <head>.
+ */
 export function excerpt(text: string, at = 0): string {
+  if (at === 0 && /^\s*(<!doctype html|<html)/i.test(text)) {
+    const visible = text
+      .slice(0, 65_536)
+      .replace(/<(head|script|style|noscript|template)\b[\s\S]*?<\/\1\s*>/gi, ' ')
+      .replace(/<[^>]*>/g, ' ')
+      .replace(/&nbsp;/g, ' ');
+    if (visible.trim() !== '') text = visible;
+  }
   const from = Math.max(0, at - 40);
   const s = text.slice(from, from + 400).replace(/\s+/g, ' ').trim();
   return (from > 0 ? '…' : '') + (s.length > 160 ? `${s.slice(0, 160)}…` : s);

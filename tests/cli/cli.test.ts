@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
+import { PASSWORD, USER, loginSteps, startLoginHosts } from '../probes/login-servers.js';
 
 const MAIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const COMMANDS = ['collector', 'agent', 'probe', 'check-config', 'demo'];
@@ -21,8 +23,8 @@ function vagt(args: string[], env: Record<string, string> = {}): { status: numbe
 }
 
 /** For commands that talk to the in-process target: spawnSync would block its event loop. */
-function vagtAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+function vagtAsync(args: string[], env: Record<string, string> = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -124,6 +126,41 @@ describe('vagt', () => {
     ]);
 
     expect(vagt(['probe', '--config', configFile('x.yaml', 'systems: 3\n')]).status).toBe(2);
+  });
+
+  it('probe: shows a login flow step by step, and where a wrong password stops it', async () => {
+    const hosts = await startLoginHosts();
+    try {
+      const probes = [
+        { id: 'login', type: 'flow', steps: loginSteps(hosts) },
+        { id: 'wrong', type: 'flow', steps: loginSteps(hosts, '${secret:TEST_WRONG}') },
+      ];
+      const cfg = configFile('flow.yaml', YAML.stringify({ systems: [{ id: 'borger', name: 'Borger', probes }] }));
+      const env = { TEST_USER: USER, TEST_PASSWORD: PASSWORD, TEST_WRONG: 'forkert' };
+      const r = await vagtAsync(['probe', '--config', cfg], env);
+      expect(r.status).toBe(1);
+      const out = r.stdout;
+      expect(out).toContain('PASS borger/login (flow)');
+      expect(out).toContain('FAIL borger/wrong (flow)');
+      expect(out).toMatch(/ {2}1\. ok {3}open login page/);
+      expect(out).toMatch(/ {2}2\. FAIL submit credentials .*status 401/);
+      expect(out).toContain('       expected: status 200');
+      expect(out).toContain('       got:      401: <p>Forkert kodeord for ${secret:TEST_USER}</p>');
+      expect(out).toContain('  3. --   read my page  not run');
+      expect(out.trim().split('\n').at(-1)).toBe('1 passed, 1 failed');
+      // The secrets went to the target but not to the screen.
+      expect(out).not.toContain(PASSWORD);
+      expect(out).not.toContain(USER);
+
+      const missing = await vagtAsync(['probe', '--config', cfg, '--probe', 'login']);
+      expect(missing.status).toBe(1);
+      expect(missing.stdout).toContain('secret_missing: secret TEST_USER is not set on this agent');
+      const none = await vagtAsync(['probe', '--config', cfg, '--system', 'nope']);
+      expect(none.status).toBe(2);
+      expect(none.stderr).toBe('vagt: no probe matches --system nope; the configuration has borger/login, borger/wrong\n');
+    } finally {
+      await hosts.close();
+    }
   });
 
   it('collector: exits 2 on a bad config, and 0 after a clean shutdown on SIGTERM', async () => {
