@@ -23,13 +23,17 @@ export const dnsProber: Prober<DnsProbeConfig> = async (config, ctx) => {
       try {
         resolver.setServers([config.server]);
       } catch {
-        throw new ProbeFailure('dns', `invalid server ${config.server}: expected HOST or HOST:PORT, like 10.0.0.53 or [::1]:53`);
+        // c-ares takes addresses only; the schema checks this too, but a spec may predate it.
+        throw new ProbeFailure('dns', `invalid server ${config.server}: expected an IP address with an optional port, like 10.0.0.53, 10.0.0.53:5353 or [::1]:53`);
       }
     }
+    // A failure names the resolver asked, also when it is the agent's own (from resolv.conf).
+    const at = config.server ?? `${resolver.getServers().join(', ') || 'no resolver'} (the agent's resolvers)`;
+    const where = `${config.record_type} ${config.name} at ${at}`;
     const answers = await query(resolver, config.record_type, config.name).catch((err: unknown) => {
       // The name exists but has no records of this type: an answer with nothing in it.
       if ((err as { code?: unknown }).code === 'ENODATA' && !ctx.signal.aborted) return [];
-      throw queryFailure(err, config, ctx.signal, ctx.timeoutMs);
+      throw queryFailure(err, where, ctx.signal, ctx.timeoutMs);
     });
     addPhase(phases, 'dns', performance.now() - t0);
     detail.answers = answers;
@@ -77,8 +81,7 @@ const REASONS: Record<string, string> = {
   ETIMEOUT: 'the server did not answer',
 };
 
-function queryFailure(err: unknown, config: DnsProbeConfig, signal: AbortSignal, timeoutMs: number): ProbeFailure {
-  const where = `${config.record_type} ${config.name}${config.server === undefined ? '' : ` at ${config.server}`}`;
+function queryFailure(err: unknown, where: string, signal: AbortSignal, timeoutMs: number): ProbeFailure {
   if (signal.aborted) return abortFailure(signal, timeoutMs, `resolving ${where}`);
   const raw = (err as { code?: unknown }).code;
   const code = typeof raw === 'string' ? raw : '';
@@ -86,9 +89,29 @@ function queryFailure(err: unknown, config: DnsProbeConfig, signal: AbortSignal,
   return new ProbeFailure('dns', `${where}: ${REASONS[code] ?? (err instanceof Error ? err.message : code)}`);
 }
 
-/** Names compare without case and trailing dot; addresses as written. */
-function norm(v: string): string {
-  return v.toLowerCase().replace(/\.$/, '').replace(/\.(\s|$)/g, '$1');
+/**
+ * The form in which an expected value and an answer compare: names without case or trailing dot
+ * (each word of MX, SRV and SOA answers), IPv6 addresses in their canonical form, TXT exactly, as
+ * its text is data, not a name.
+ */
+function norm(type: RecordType, v: string): string {
+  switch (type) {
+    case 'A':
+    case 'TXT':
+      return type === 'A' ? v.trim() : v;
+    case 'AAAA':
+      try {
+        return new URL(`http://[${v.trim()}]/`).hostname.slice(1, -1);
+      } catch {
+        return v.trim().toLowerCase();
+      }
+    default:
+      return v
+        .trim()
+        .split(/\s+/)
+        .map((w) => w.toLowerCase().replace(/\.$/, ''))
+        .join(' ');
+  }
 }
 
 function check(config: DnsProbeConfig, answers: string[]): void {
@@ -98,8 +121,8 @@ function check(config: DnsProbeConfig, answers: string[]): void {
       expected: `at least ${min} answers`,
       got: answers.join(', ') || 'none',
     });
-  const have = new Set(answers.map(norm));
-  const missing = (config.expect?.contains ?? []).filter((v) => !have.has(norm(v)));
+  const have = new Set(answers.map((a) => norm(config.record_type, a)));
+  const missing = (config.expect?.contains ?? []).filter((v) => !have.has(norm(config.record_type, v)));
   if (missing.length > 0)
     throw new ProbeFailure('expect_failed', `${config.record_type} ${config.name} lacks ${missing.join(', ')}; got ${answers.join(', ') || 'none'}`, {
       expected: (config.expect?.contains ?? []).join(', '),
