@@ -96,9 +96,10 @@ function queryFailure(err: unknown, where: string, signal: AbortSignal, timeoutM
  */
 function norm(type: RecordType, v: string): string {
   switch (type) {
-    case 'A':
     case 'TXT':
-      return type === 'A' ? v.trim() : v;
+      return v;
+    case 'A':
+      return v.trim();
     case 'AAAA':
       try {
         return new URL(`http://[${v.trim()}]/`).hostname.slice(1, -1);
@@ -116,16 +117,25 @@ function norm(type: RecordType, v: string): string {
 
 function check(config: DnsProbeConfig, answers: string[]): void {
   const min = config.expect?.min_answers ?? 1;
+  const got = listed(answers);
   if (answers.length < min)
-    throw new ProbeFailure('expect_failed', `${config.record_type} ${config.name}: ${answers.length === 0 ? 'no records' : `${answers.length} answers`}, expected at least ${min}`, {
-      expected: `at least ${min} answers`,
-      got: answers.join(', ') || 'none',
-    });
+    throw new ProbeFailure(
+      'expect_failed',
+      `${config.record_type} ${config.name}: ${answers.length === 0 ? 'no records' : `${answers.length} ${answers.length === 1 ? 'answer' : 'answers'} (${got})`}, expected at least ${min}`,
+      { expected: `at least ${min} answers`, got },
+    );
   const have = new Set(answers.map((a) => norm(config.record_type, a)));
   const missing = (config.expect?.contains ?? []).filter((v) => !have.has(norm(config.record_type, v)));
   if (missing.length > 0)
-    throw new ProbeFailure('expect_failed', `${config.record_type} ${config.name} lacks ${missing.join(', ')}; got ${answers.join(', ') || 'none'}`, {
+    throw new ProbeFailure('expect_failed', `${config.record_type} ${config.name} lacks ${missing.join(', ')}; got ${got}`, {
       expected: (config.expect?.contains ?? []).join(', '),
-      got: answers.join(', ') || 'none',
+      got,
     });
+}
+
+/** Answers for a message: a long TXT or a hundred A records must not crowd out the rest. */
+function listed(answers: string[], max = 300): string {
+  const s = answers.join(', ');
+  if (s === '') return 'none';
+  return s.length > max ? `${s.slice(0, max)}… (${answers.length} answers)` : s;
 }

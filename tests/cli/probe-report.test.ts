@@ -4,7 +4,7 @@ import { flowProbe, httpProbe, pageProbe, tlsProbe } from '../../config/schema.j
 import type { ProbeOutcome, ProbeSpec, RequestDetail } from '../../protocol/messages.js';
 
 const runtime = { system: 'borger-dk', interval: 60_000, timeout: 10_000, retries: 0 };
-const ANSI = new RegExp(String.fromCharCode(27) + '\[');
+const ANSI = new RegExp(`${String.fromCharCode(27)}\\[`);
 
 const flow: ProbeSpec = {
   ...flowProbe.parse({
