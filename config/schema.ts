@@ -1,5 +1,6 @@
 // The configuration schema (CONTRACT §3). One zod schema validates files, types the code and,
 // later, generates the published JSON Schema. Durations become milliseconds on parse.
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from '../lib/duration.js';
 
@@ -99,13 +100,24 @@ export const tcpProbe = z.strictObject({
   expect: z.strictObject({ contains: z.string().optional(), regex: regex.optional() }).optional(),
 });
 
+/**
+ * Checked here, not only when the probe runs: `server: ns1.example.dk` would otherwise load fine and
+ * then fail on every agent at every run.
+ */
+const dnsServer = z.string().refine((s) => {
+  const m = /^\[([^\]]*)\]:(\d{1,5})$/.exec(s) ?? /^([^:]*):(\d{1,5})$/.exec(s);
+  if (m === null) return isIP(s) !== 0;
+  const port = Number(m[2]);
+  return isIP(m[1] ?? '') === (s.startsWith('[') ? 6 : 4) && port >= 1 && port <= 65535;
+}, 'expected an IP address with an optional port, like 10.0.0.53, 10.0.0.53:5353 or [::1]:53');
+
 export const dnsProbe = z.strictObject({
   ...probeCommon,
   type: z.literal('dns'),
   name: z.string().min(1),
   record_type: z.enum(['A', 'AAAA', 'CNAME', 'MX', 'TXT', 'NS', 'SOA', 'SRV']).default('A'),
-  /** A resolver as HOST or HOST:PORT; default the system's. */
-  server: z.string().optional(),
+  /** A resolver's address (c-ares takes no names), as IP, IPv4:PORT or [IPv6]:PORT; default the system's. */
+  server: dnsServer.optional(),
   expect: z
     .strictObject({
       /** Every listed value must be among the answers. */
