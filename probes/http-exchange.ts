@@ -72,7 +72,7 @@ function nextUrl(base: URL, location: string): URL {
 }
 
 // Credentials do not follow a redirect to another origin (as fetch and Go's client do).
-const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
+export const CREDENTIAL_HEADERS: readonly string[] = ['authorization', 'cookie', 'proxy-authorization'];
 
 /** A request as a redirect loop carries it from hop to hop. */
 export interface Redirectable {

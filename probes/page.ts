@@ -8,7 +8,7 @@ import type { Phase, RequestDetail } from '../protocol/messages.js';
 import type { ProbeContext, ProbeReport, Prober } from './types.js';
 import { ProbeFailure, addPhase, failureOf, roundPhases, type Phases } from './failure.js';
 import { checkResponse } from './expect.js';
-import { REDIRECTS, exchange, parseUrl, redirected, shown, type Hop, type Redirectable, type Seen } from './http-exchange.js';
+import { CREDENTIAL_HEADERS, REDIRECTS, exchange, parseUrl, redirected, shown, type Hop, type Redirectable, type Seen } from './http-exchange.js';
 import { pageResources, siteOf } from './html-resources.js';
 import { ConnectionPool, type Fetched, type Timing } from './page-pool.js';
 import { Secrets } from './secrets.js';
@@ -22,8 +22,6 @@ const MAX_FAILED_LISTED = 20;
 const MAX_WATERFALL = 50;
 /** Failed resources named in the error message. */
 const MAX_FAILED_NAMED = 5;
-// Credentials go to the page's own origin only (as on a redirect).
-const CREDENTIAL_HEADERS = ['authorization', 'cookie', 'proxy-authorization'];
 
 interface Resource {
   url: URL;
