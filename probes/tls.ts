@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import { createSecureContext, type DetailedPeerCertificate, type TLSSocket } from 'node:tls';
 import type { TlsProbeConfig } from '../config/schema.js';
 import type { Prober, ProbeReport } from './types.js';
-import { ProbeFailure, failureOf, roundPhases, type Phases } from './failure.js';
+import { ProbeFailure, failureOf, quote, roundPhases, type Phases } from './failure.js';
 import { dial } from './net.js';
 
 const DAY_MS = 86_400_000;
@@ -54,11 +54,12 @@ export const tlsProber: Prober<TlsProbeConfig> = async (config, ctx) => {
         });
       const min = config.expect?.min_days;
       if (min !== undefined && daysLeft < min)
-        throw new ProbeFailure('certificate', `certificate expires in ${days(daysLeft)}, fewer than min_days ${min}`, {
-          expected: `at least ${min} days left`,
-          got: days(daysLeft),
-        });
-      if (daysLeft < config.warn_days) detail.warning = `certificate expires in ${days(daysLeft)} (warn_days ${config.warn_days})`;
+        throw new ProbeFailure(
+          'certificate',
+          daysLeft < 0 ? `${expiry(daysLeft, leaf)} (min_days ${min})` : `${expiry(daysLeft, leaf)}, fewer than min_days ${min}`,
+          { expected: `at least ${min} days left`, got: days(daysLeft) },
+        );
+      if (daysLeft < config.warn_days) detail.warning = `${expiry(daysLeft, leaf)} (warn_days ${config.warn_days})`;
     } finally {
       socket.destroy();
     }
@@ -113,6 +114,12 @@ function name(n: { CN?: string | string[]; O?: string | string[] } | undefined):
   return Array.isArray(v) ? v.join(', ') : v;
 }
 
+/** "certificate expires in 12.5 days", or, past it (seen only with insecure_skip_verify), when it expired. */
+function expiry(daysLeft: number, leaf: DetailedPeerCertificate): string {
+  if (daysLeft >= 0) return `certificate expires in ${days(daysLeft)}`;
+  return `certificate expired on ${new Date(leaf.valid_to).toISOString()}, ${days(-daysLeft)} ago`;
+}
+
 function days(d: number): string {
   const v = Math.floor(d * 10) / 10;
   return `${v} ${v === 1 ? 'day' : 'days'}`;
@@ -121,11 +128,16 @@ function days(d: number): string {
 /** Why the chain is not trusted, in words, with the dates that matter. */
 function chainFailure(socket: TLSSocket, leaf: DetailedPeerCertificate, host: string): ProbeFailure {
   const code = String(socket.authorizationError);
-  const to = new Date(leaf.valid_to).toISOString();
-  const from = new Date(leaf.valid_from).toISOString();
+  // OpenSSL says that a certificate in the chain is out of its dates, not which: an expired
+  // intermediate (AddTrust, 2020) must not be reported with the leaf's date.
+  const now = Date.now();
+  const chain = chainOf(leaf);
+  const expired = chain.find((c) => Date.parse(c.valid_to) < now) ?? leaf;
+  const early = chain.find((c) => Date.parse(c.valid_from) > now) ?? leaf;
+  const which = (c: DetailedPeerCertificate): string => (c === leaf ? 'certificate' : `certificate ${quote(name(c.subject))} in the chain`);
   const why: Record<string, string> = {
-    CERT_HAS_EXPIRED: `certificate expired on ${to}`,
-    CERT_NOT_YET_VALID: `certificate is not valid before ${from}`,
+    CERT_HAS_EXPIRED: `${which(expired)} expired on ${new Date(expired.valid_to).toISOString()}`,
+    CERT_NOT_YET_VALID: `${which(early)} is not valid before ${new Date(early.valid_from).toISOString()}`,
     DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed certificate',
     SELF_SIGNED_CERT_IN_CHAIN: 'self-signed certificate in the chain',
     UNABLE_TO_VERIFY_LEAF_SIGNATURE: `certificate issued by an unknown authority (${name(leaf.issuer)})`,
