@@ -1,4 +1,6 @@
 import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runProbe } from '../../probes/run.js';
 import { httpSpec, startHttp, TLS_CERT, UA, type Running } from './servers.js';
@@ -29,6 +31,26 @@ describe('http prober over TLS', () => {
     expect(r.phases.connect).toBeGreaterThanOrEqual(0);
     expect(r.phases.tls).toBeGreaterThanOrEqual(0);
     expect(s.requests).toHaveLength(0);
+  });
+
+  it('fails an expired certificate with a message that says so, and reports its expiry when told to accept it', async () => {
+    const dir = new URL('../fixtures/tls/', import.meta.url);
+    const server = createHttpsServer({ key: readFileSync(new URL('expired.key', dir)), cert: readFileSync(new URL('expired.crt', dir)) }, (_q, res) =>
+      res.end('udløbet'),
+    );
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `https://localhost:${(server.address() as { port: number }).port}/`;
+      const strict = await runProbe(httpSpec({ url }), { userAgent: UA });
+      expect(strict.error?.code).toBe('tls');
+      expect(strict.error?.message).toMatch(/^tls handshake with 127\.0\.0\.1:\d+: certificate has expired \(CERT_HAS_EXPIRED\)$/);
+      const lax = await runProbe(httpSpec({ url, insecure_skip_verify: true }), { userAgent: UA });
+      expect(lax.ok).toBe(true);
+      expect(lax.tls_expiry).toBe(Date.parse('2020-02-01T00:00:00Z') / 1000);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it('passes with insecure_skip_verify and reports the handshake, protocol and certificate expiry', async () => {
