@@ -67,6 +67,7 @@ export function parseListen(listen: string): { host: string | undefined; port: n
 function trackedSystems(model: Model): TrackedSystem[] {
   return model.systems.map((s) => ({
     id: s.id,
+    depends_on: s.depends_on,
     probes: (model.probesBySystem.get(s.id) ?? []).map((p) => ({
       id: p.id,
       interval: p.interval,

@@ -47,6 +47,8 @@ export const TEXT = {
     title: 'Driftsstatus',
     updated: 'Opdateret',
     since: 'siden',
+    /** The status comes from the systems named, not from this one ("Påvirket af NemLog-in"). */
+    affectedBy: (names: string) => `Påvirket af ${names}`,
     system: 'System',
     status: 'Status',
     allOk: 'Alle systemer kører',
@@ -59,6 +61,7 @@ export const TEXT = {
     title: 'System status',
     updated: 'Updated',
     since: 'since',
+    affectedBy: (names: string) => `Affected by ${names}`,
     system: 'System',
     status: 'Status',
     allOk: 'All systems operational',

@@ -24,12 +24,15 @@ export function renderStatusPage(ctx: CollectorContext, lang: Lang): string {
   const labels = STATUS_LABEL[lang];
   const model = ctx.model();
   const fmt = timeFormat(lang, model.config.collector.timezone);
+  const names = new Map(model.systems.map((s) => [s.id, s.name]));
   const rows = model.systems.map((s) => {
     const st = ctx.tracker.get(s.id);
     const status: Status = st?.status ?? 'unknown';
     const name = s.url === undefined ? escapeHtml(s.name) : `<a href="${escapeHtml(s.url)}">${escapeHtml(s.name)}</a>`;
     const since = st === undefined ? '' : `<span class="since">${t.since} ${escapeHtml(fmt.format(st.since))}</span>`;
-    return `<tr><th scope="row">${name}</th><td class="st" style="color:${STATUS_COLOUR[status]}"><span aria-hidden="true">${STATUS_SYMBOL[status]}</span> <strong>${escapeHtml(labels[status])}</strong> ${since}</td></tr>`;
+    const causes = (st?.cause ?? []).map((id) => names.get(id) ?? id);
+    const cause = causes.length === 0 ? '' : ` <span class="cause">${escapeHtml(t.affectedBy(causes.join(', ')))}</span>`;
+    return `<tr><th scope="row">${name}</th><td class="st" style="color:${STATUS_COLOUR[status]}"><span aria-hidden="true">${STATUS_SYMBOL[status]}</span> <strong>${escapeHtml(labels[status])}</strong>${cause} ${since}</td></tr>`;
   });
   const statuses = model.systems.map((s) => ctx.tracker.get(s.id)?.status ?? 'unknown');
   const problems = statuses.filter((s) => s !== 'operational' && s !== 'unknown').length;
@@ -58,6 +61,7 @@ table{width:100%;border-collapse:collapse}
 th,td{text-align:left;padding:.6rem .4rem;border-bottom:1px solid #d0d7de;vertical-align:top}
 th[scope=row]{font-weight:500}
 .since{display:block;color:#59636e;font-size:.85rem;font-weight:400}
+.cause{color:#1f2328;font-weight:400}
 a{color:#0550ae}
 footer{margin-top:1.5rem;color:#59636e;font-size:.9rem;display:flex;justify-content:space-between}
 </style>

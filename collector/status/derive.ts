@@ -1,5 +1,6 @@
-// The first status rule, as a pure function of the latest results and the time, so the later
-// status engine (consensus across agents, dependencies, windows) can replace it in one place.
+// A system's own status as a pure function of the latest results and the time: consensus across
+// vantage points (agents), so that one agent's bad network does not turn a system red. Perceived
+// status through dependencies is perceived.ts.
 import type { Status } from './types.js';
 
 /** One probe of a system with the latest result from each agent that ran it. */
@@ -26,21 +27,32 @@ export function isFresh(ts: number, probe: { interval: number; timeout: number }
   return now - ts <= freshFor(probe.interval, probe.timeout);
 }
 
+/** Share of a probe's fresh vantage points that must fail for a major outage: more than half. */
+export const DEFAULT_QUORUM = 0.5;
+
 /**
- * `operational` while the fresh results pass, `major_outage` as soon as one fresh latest result
- * (per probe and agent) fails, `unknown` when nothing is fresh. Perceived = own for now.
+ * Per probe, the fresh latest results of its agents (the vantage points): `major_outage` when more
+ * than `quorum` of them fail, `partial_outage` when some but not that many fail, `operational`
+ * when none fails. The system takes its worst probe; `unknown` when no result is fresh at all.
+ * Perceived = own here; perceived.ts applies the dependencies.
  */
-export function deriveSystemStatus(probes: readonly ProbeLatest[], now: number): Derived {
-  let fresh = 0;
-  let failing = 0;
+export function deriveSystemStatus(probes: readonly ProbeLatest[], now: number, quorum = DEFAULT_QUORUM): Derived {
+  let anyFresh = false;
+  let own: Status = 'operational';
   for (const p of probes) {
+    let fresh = 0;
+    let failing = 0;
     for (const r of p.results) {
       if (p.agents !== undefined && !p.agents.includes(r.agent)) continue;
       if (!isFresh(r.ts, p, now)) continue;
       fresh++;
       if (!r.ok) failing++;
     }
+    if (fresh === 0) continue;
+    anyFresh = true;
+    if (failing / fresh > quorum) own = 'major_outage';
+    else if (failing > 0 && own !== 'major_outage') own = 'partial_outage';
   }
-  const own: Status = fresh === 0 ? 'unknown' : failing > 0 ? 'major_outage' : 'operational';
+  if (!anyFresh) own = 'unknown';
   return { status: own, own_status: own, cause: [] };
 }

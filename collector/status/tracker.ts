@@ -4,8 +4,10 @@
 import type { Clock } from '../../lib/clock.js';
 import type { LatestResults } from '../latest.js';
 import type { StatusChange } from '../store/types.js';
+import type { Impact } from '../../config/schema.js';
 import { deriveSystemStatus, type Derived } from './derive.js';
-import type { SystemStatus } from './types.js';
+import { derivePerceived } from './perceived.js';
+import type { Status, SystemStatus } from './types.js';
 
 export interface TrackedProbe {
   id: string;
@@ -17,6 +19,8 @@ export interface TrackedProbe {
 export interface TrackedSystem {
   id: string;
   probes: readonly TrackedProbe[];
+  /** Dependencies and their impact: the perceived status follows them. */
+  depends_on?: Readonly<Record<string, Impact>>;
 }
 
 const sameCause = (a: readonly string[], b: readonly string[]): boolean =>
@@ -26,7 +30,10 @@ export class StatusTracker {
   readonly #clock: Clock;
   readonly #latest: LatestResults;
   #systems: readonly TrackedSystem[] = [];
+  #depends = new Map<string, Readonly<Record<string, Impact>>>();
   readonly #state = new Map<string, SystemStatus>();
+  /** Each system's own status as last derived from its results. */
+  readonly #own = new Map<string, Status>();
   /** Stored state from before a restart, used when a system is first evaluated. */
   readonly #restored = new Map<string, { own?: StatusChange; perceived?: StatusChange }>();
   #updatedAt: number;
@@ -45,8 +52,10 @@ export class StatusTracker {
   /** The systems to track, in display order; state of systems no longer listed is dropped. */
   setSystems(systems: readonly TrackedSystem[]): void {
     this.#systems = systems;
+    this.#depends = new Map(systems.map((s) => [s.id, s.depends_on ?? {}]));
     const ids = new Set(systems.map((s) => s.id));
     for (const id of this.#state.keys()) if (!ids.has(id)) this.#state.delete(id);
+    for (const id of this.#own.keys()) if (!ids.has(id)) this.#own.delete(id);
   }
 
   /** The last stored change per (system, view), so `since` survives a restart. */
@@ -62,14 +71,17 @@ export class StatusTracker {
     return this.#state.get(id);
   }
 
-  /** Re-derives the given systems (default: all) and returns the changes, both views. */
+  /**
+   * Re-derives the own status of the given systems (default: all), then the perceived status of
+   * every system (a change here shows in its dependants), and returns the changes, both views.
+   */
   evaluate(ids?: Iterable<string>): StatusChange[] {
     const now = this.#clock.now();
     this.#updatedAt = now;
     const wanted = ids === undefined ? undefined : new Set(ids);
     const changes: StatusChange[] = [];
     for (const system of this.#systems) {
-      if (wanted !== undefined && !wanted.has(system.id)) continue;
+      if (wanted !== undefined && this.#own.has(system.id) && !wanted.has(system.id)) continue;
       const derived = deriveSystemStatus(
         system.probes.map((p) => ({
           interval: p.interval,
@@ -79,7 +91,12 @@ export class StatusTracker {
         })),
         now,
       );
-      this.#apply(system.id, derived, now, changes);
+      this.#own.set(system.id, derived.own_status);
+    }
+    const perceived = derivePerceived(this.#own, this.#depends);
+    for (const [id, p] of perceived) {
+      const own = this.#own.get(id) ?? 'unknown';
+      this.#apply(id, { status: p.status, own_status: own, cause: p.cause }, now, changes);
     }
     return changes;
   }

@@ -32,7 +32,8 @@ describe('GET /api/v1/status', () => {
     expect(Date.parse(r.body.updated_at)).toBeGreaterThan(0);
     expect(r.body.systems).toEqual([
       { id: 'mitid', name: 'MitID', status: 'major_outage', own_status: 'major_outage', cause: [], since: expect.any(String) },
-      { id: 'virk', name: 'Virk', status: 'operational', own_status: 'operational', cause: [], since: expect.any(String) },
+      // Virk works on its own, but depends critically on MitID: its users see MitID's outage.
+      { id: 'virk', name: 'Virk', status: 'major_outage', own_status: 'operational', cause: ['mitid'], since: expect.any(String) },
     ]);
     expect(r.body.systems[0]!.since).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   });
@@ -46,9 +47,9 @@ describe('GET /api/v1/systems/{id}', () => {
       id: 'virk',
       name: 'Virk',
       description: null,
-      status: 'operational',
+      status: 'major_outage',
       own_status: 'operational',
-      cause: [],
+      cause: ['mitid'],
       depends_on: { mitid: 'critical' },
     });
     const front = r.body.probes.find((p) => p.id === 'front')!;
@@ -194,8 +195,8 @@ describe('GET /', () => {
     expect(html).toContain('<html lang="da">');
     expect(html).toContain('<h1>Driftsstatus</h1>');
     expect(html).toMatch(/MitID<\/a><\/th><td[^>]*><span aria-hidden="true">✕<\/span> <strong>Større nedbrud<\/strong>/);
-    expect(html).toMatch(/Virk<\/th>.*<strong>Kører<\/strong>/);
-    expect(html).toContain('1 system har problemer');
+    expect(html).toMatch(/Virk<\/th>.*<strong>Større nedbrud<\/strong> <span class="cause">Påvirket af MitID<\/span>/);
+    expect(html).toContain('2 systemer har problemer');
     expect(html).toContain('Opdateret');
     expect(html).toMatch(/<meta http-equiv="refresh" content="\d+">/);
   });
@@ -204,6 +205,6 @@ describe('GET /', () => {
     const html = await (await fetch(`${base}/?lang=en`)).text();
     expect(html).toContain('<html lang="en">');
     expect(html).toContain('Major outage');
-    expect(html).toContain('Operational');
+    expect(html).toContain('Affected by MitID');
   });
 });

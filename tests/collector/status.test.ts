@@ -3,6 +3,9 @@ import { ManualClock } from '../../lib/clock.js';
 import { LatestResults } from '../../collector/latest.js';
 import { deriveSystemStatus, freshFor, isFresh } from '../../collector/status/derive.js';
 import { StatusTracker } from '../../collector/status/tracker.js';
+import { derivePerceived } from '../../collector/status/perceived.js';
+import type { Status } from '../../collector/status/types.js';
+import type { Impact } from '../../config/schema.js';
 import type { StoredResult } from '../../collector/store/types.js';
 
 const T0 = Date.UTC(2026, 0, 5, 8, 0, 0);
@@ -26,11 +29,35 @@ describe('deriveSystemStatus', () => {
     expect(deriveSystemStatus([{ ...probe, results: [r({ ts: T0 - 100_000, ok: false })] }], T0).own_status).toBe('unknown');
   });
 
-  it('is operational while fresh results pass and major_outage when one fails', () => {
+  it('is operational while fresh results pass', () => {
     const ok = { ...probe, results: [r({ agent: 'a' }), r({ agent: 'b' })] };
     expect(deriveSystemStatus([ok], T0 + 1000)).toEqual({ status: 'operational', own_status: 'operational', cause: [] });
-    const oneFails = { ...probe, results: [r({ agent: 'a' }), r({ agent: 'b', ok: false })] };
-    expect(deriveSystemStatus([ok, oneFails], T0 + 1000)).toEqual({ status: 'major_outage', own_status: 'major_outage', cause: [] });
+  });
+
+  // The rule table of docs/api.md: failing / fresh vantage points of a probe against the quorum.
+  it.each([
+    [['ok'], 'operational'],
+    [['fail'], 'major_outage'],
+    [['ok', 'fail'], 'partial_outage'], // half is not more than half
+    [['ok', 'ok', 'fail'], 'partial_outage'],
+    [['ok', 'fail', 'fail'], 'major_outage'],
+    [['fail', 'fail', 'fail'], 'major_outage'],
+    [['ok', 'ok', 'ok', 'ok', 'fail', 'fail'], 'partial_outage'],
+  ] as const)('vantage points %j give %s', (points, want) => {
+    const results = points.map((p, i) => r({ agent: `a${i}`, ok: p === 'ok' }));
+    expect(deriveSystemStatus([{ ...probe, results }], T0 + 1000).own_status).toBe(want);
+  });
+
+  it('takes the worst probe, and counts only fresh vantage points in the quorum', () => {
+    const ok = { ...probe, results: [r({ agent: 'a' }), r({ agent: 'b' })] };
+    const half = { ...probe, results: [r({ agent: 'a' }), r({ agent: 'b', ok: false })] };
+    const all = { ...probe, results: [r({ agent: 'a', ok: false })] };
+    expect(deriveSystemStatus([ok, half], T0 + 1000).own_status).toBe('partial_outage');
+    expect(deriveSystemStatus([half, all, ok], T0 + 1000).own_status).toBe('major_outage');
+    // b's stale success does not dilute a's fresh failure.
+    const stale = { ...probe, results: [r({ agent: 'a', ok: false }), r({ agent: 'b', ts: T0 - 200_000 })] };
+    expect(deriveSystemStatus([stale], T0).own_status).toBe('major_outage');
+    expect(deriveSystemStatus([half], T0 + 1000, 0.4).own_status).toBe('major_outage');
   });
 
   it('ignores stale failures and results from agents the probe is not assigned to', () => {
@@ -132,5 +159,95 @@ describe('StatusTracker', () => {
     tracker.setSystems([{ id: 'virk', probes: [] }]);
     expect(tracker.get('mitid')).toBeUndefined();
     expect(tracker.get('virk')).toBeDefined();
+  });
+});
+
+describe('derivePerceived', () => {
+  const graph = new Map<string, Record<string, Impact>>([
+    ['nemlog-in', { mitid: 'critical' }],
+    ['borger-dk', { 'nemlog-in': 'critical', 'digital-post': 'low' }],
+    ['sundhed-dk', { 'nemlog-in': 'high' }],
+    ['eindkomst', { virk: 'high' }],
+    ['virk', { 'nemlog-in': 'critical' }],
+  ]);
+  const perceive = (own: Record<string, Status>) => Object.fromEntries(derivePerceived(new Map(Object.entries(own)), graph));
+  const allOk: Record<string, Status> = {
+    mitid: 'operational',
+    'nemlog-in': 'operational',
+    'borger-dk': 'operational',
+    'digital-post': 'operational',
+    'sundhed-dk': 'operational',
+    virk: 'operational',
+    eindkomst: 'operational',
+  };
+
+  it('follows a chain to its root: MitID down makes NemLog-in and borger.dk down because of MitID', () => {
+    const p = perceive({ ...allOk, mitid: 'major_outage' });
+    expect(p.mitid).toEqual({ status: 'major_outage', cause: [] });
+    expect(p['nemlog-in']).toEqual({ status: 'major_outage', cause: ['mitid'] });
+    expect(p['borger-dk']).toEqual({ status: 'major_outage', cause: ['mitid'] });
+    expect(p.virk).toEqual({ status: 'major_outage', cause: ['mitid'] });
+    // high: a major outage there is a partial one here, through two levels.
+    expect(p['sundhed-dk']).toEqual({ status: 'partial_outage', cause: ['mitid'] });
+    expect(p.eindkomst).toEqual({ status: 'partial_outage', cause: ['mitid'] });
+  });
+
+  it('passes the same outage through critical, softens it through high, and ignores low', () => {
+    expect(perceive({ ...allOk, 'nemlog-in': 'partial_outage' })['borger-dk']).toEqual({ status: 'partial_outage', cause: ['nemlog-in'] });
+    expect(perceive({ ...allOk, 'nemlog-in': 'degraded_performance' })['borger-dk']).toEqual({ status: 'degraded_performance', cause: ['nemlog-in'] });
+    expect(perceive({ ...allOk, 'nemlog-in': 'partial_outage' })['sundhed-dk']).toEqual({ status: 'degraded_performance', cause: ['nemlog-in'] });
+    expect(perceive({ ...allOk, 'digital-post': 'major_outage' })['borger-dk']).toEqual({ status: 'operational', cause: [] });
+  });
+
+  it('blames nobody when a system is worse on its own, and names the root when it is as bad', () => {
+    const p = perceive({ ...allOk, mitid: 'partial_outage', 'borger-dk': 'major_outage' });
+    expect(p['borger-dk']).toEqual({ status: 'major_outage', cause: [] });
+    // borger.dk's login fails too, but because MitID is down: MitID is named.
+    const same = perceive({ ...allOk, mitid: 'major_outage', 'nemlog-in': 'major_outage', 'borger-dk': 'major_outage' });
+    expect(same['nemlog-in']).toEqual({ status: 'major_outage', cause: ['mitid'] });
+    expect(same['borger-dk']).toEqual({ status: 'major_outage', cause: ['mitid'] });
+    // NemLog-in is down on its own and MitID only partly: NemLog-in is the root for borger.dk.
+    const q = perceive({ ...allOk, mitid: 'partial_outage', 'nemlog-in': 'major_outage' });
+    expect(q['nemlog-in']).toEqual({ status: 'major_outage', cause: [] });
+    expect(q['borger-dk']).toEqual({ status: 'major_outage', cause: ['nemlog-in'] });
+  });
+
+  it('names every root that explains the status, and lets an outage show over unknown', () => {
+    const both = new Map<string, Record<string, Impact>>([['portal', { a: 'critical', b: 'critical' }]]);
+    const p = derivePerceived(new Map<string, Status>([['portal', 'unknown'], ['a', 'major_outage'], ['b', 'major_outage']]), both);
+    expect(p.get('portal')).toEqual({ status: 'major_outage', cause: ['a', 'b'] });
+    // Unknown and maintenance say nothing about an outage: they do not spread.
+    const q = derivePerceived(new Map<string, Status>([['portal', 'operational'], ['a', 'unknown'], ['b', 'under_maintenance']]), both);
+    expect(q.get('portal')).toEqual({ status: 'operational', cause: [] });
+  });
+
+  it('cuts a cycle instead of looping (config load refuses them)', () => {
+    const cyclic = new Map<string, Record<string, Impact>>([['a', { b: 'critical' }], ['b', { a: 'critical' }]]);
+    const p = derivePerceived(new Map<string, Status>([['a', 'major_outage'], ['b', 'operational']]), cyclic);
+    expect(p.get('b')).toEqual({ status: 'major_outage', cause: ['a'] });
+  });
+});
+
+describe('StatusTracker with dependencies', () => {
+  it('shows a dependant the outage of its critical dependency with the cause, keeping its own status', () => {
+    const clock = new ManualClock(T0);
+    const latest = new LatestResults();
+    const tracker = new StatusTracker({ clock, latest });
+    tracker.setSystems([
+      { id: 'mitid', probes: [{ id: 'front', ...probe }] },
+      { id: 'nemlog-in', depends_on: { mitid: 'critical' }, probes: [{ id: 'front', ...probe }] },
+    ]);
+    latest.update(r({ system: 'mitid', ts: T0 }));
+    latest.update(r({ system: 'nemlog-in', ts: T0 }));
+    tracker.evaluate();
+    clock.advance(1_000);
+    latest.update(r({ system: 'mitid', seq: 2, ts: clock.now(), ok: false }));
+    // Only MitID's results changed, yet NemLog-in's perceived status follows.
+    expect(tracker.evaluate(['mitid'])).toEqual([
+      { system: 'mitid', view: 'perceived', status: 'major_outage', cause: [], at: T0 + 1_000 },
+      { system: 'mitid', view: 'own', status: 'major_outage', cause: [], at: T0 + 1_000 },
+      { system: 'nemlog-in', view: 'perceived', status: 'major_outage', cause: ['mitid'], at: T0 + 1_000 },
+    ]);
+    expect(tracker.get('nemlog-in')).toMatchObject({ status: 'major_outage', own_status: 'operational', cause: ['mitid'] });
   });
 });
