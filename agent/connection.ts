@@ -13,7 +13,7 @@ import {
   type AssignmentMessage,
   type HelloMessage,
 } from '../protocol/messages.js';
-import { parseCollectorMessage } from '../protocol/validate.js';
+import { frameText, parseCollectorMessage } from '../protocol/validate.js';
 
 /** Heartbeat period assumed until the welcome names one (the collector's default). */
 const DEFAULT_HEARTBEAT_MS = 15_000;
@@ -213,11 +213,7 @@ export class Connection {
       this.#bad('binary frame from the collector');
       return;
     }
-    const text = Buffer.isBuffer(data)
-      ? data.toString('utf8')
-      : Array.isArray(data)
-        ? Buffer.concat(data).toString('utf8')
-        : Buffer.from(data).toString('utf8');
+    const text = frameText(data);
     const parsed = parseCollectorMessage(text);
     if (!parsed.ok) {
       this.#bad(parsed.error);

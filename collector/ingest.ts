@@ -18,7 +18,7 @@ import {
   type ResultRecord,
   type ResultsMessage,
 } from '../protocol/messages.js';
-import { parseAgentMessage } from '../protocol/validate.js';
+import { frameText, parseAgentMessage } from '../protocol/validate.js';
 import { bearerToken } from './auth.js';
 import type { CommitQueue } from './commit-queue.js';
 import type { CollectorMetrics, RejectReason } from './metrics.js';
@@ -222,11 +222,7 @@ export class Ingest {
       this.#bad(conn, 'invalid_frame', 'invalid_frame', 'binary frames are not accepted: send JSON text frames');
       return;
     }
-    const text = Buffer.isBuffer(data)
-      ? data.toString('utf8')
-      : Array.isArray(data)
-        ? Buffer.concat(data).toString('utf8')
-        : Buffer.from(data).toString('utf8');
+    const text = frameText(data);
     const parsed = parseAgentMessage(text);
     if (!parsed.ok) {
       const frame = parsed.error.startsWith('frame ');

@@ -28,6 +28,12 @@ function parseJson(text: string): Parsed<Record<string, unknown>> {
 }
 
 /** Checks one result; returns a message naming the bad field, or undefined when valid. */
+/** A text frame's payload as `ws` hands it over (one buffer, fragments, or an ArrayBuffer). */
+export function frameText(data: Buffer | ArrayBuffer | Buffer[]): string {
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  return (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)).toString('utf8');
+}
+
 export function checkResult(r: unknown): string | undefined {
   if (!isObject(r)) return 'result is not an object';
   if (!Number.isSafeInteger(r.seq) || (r.seq as number) < 0) return 'seq: expected a non-negative integer';
