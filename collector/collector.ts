@@ -72,6 +72,7 @@ function trackedSystems(model: Model): TrackedSystem[] {
       id: p.id,
       interval: p.interval,
       timeout: p.timeout,
+      retries: p.retries,
       agents: p.agents,
     })),
   }));

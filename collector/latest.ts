@@ -1,30 +1,51 @@
 // The latest result per (system, probe, agent), in memory: what status derivation, the API and the
-// gauges read. Warm-started from the store, so a restart does not turn everything unknown.
+// gauges read, with the number of consecutive failures behind it (a vantage point fails only after
+// `retries` of them). Warm-started from the store, so a restart does not turn everything unknown.
 import { isNewer, type StoredResult } from './store/types.js';
 
+/** A vantage point's latest result and its run of consecutive failures (0 after a success). */
+export interface VantagePoint {
+  agent: string;
+  ts: number;
+  ok: boolean;
+  failures: number;
+}
+
+interface Entry {
+  result: StoredResult;
+  failures: number;
+}
+
 export class LatestResults {
-  readonly #bySystem = new Map<string, Map<string, Map<string, StoredResult>>>();
+  readonly #bySystem = new Map<string, Map<string, Map<string, Entry>>>();
 
   /** Keeps r if it is newer than what is known; returns whether it now is the latest. */
   update(r: StoredResult): boolean {
     let probes = this.#bySystem.get(r.system);
-    if (probes === undefined) this.#bySystem.set(r.system, (probes = new Map<string, Map<string, StoredResult>>()));
+    if (probes === undefined) this.#bySystem.set(r.system, (probes = new Map<string, Map<string, Entry>>()));
     let agents = probes.get(r.probe);
-    if (agents === undefined) probes.set(r.probe, (agents = new Map<string, StoredResult>()));
+    if (agents === undefined) probes.set(r.probe, (agents = new Map<string, Entry>()));
     const prev = agents.get(r.agent);
-    if (prev !== undefined && !isNewer(r, prev)) return false;
-    agents.set(r.agent, r);
+    if (prev !== undefined && !isNewer(r, prev.result)) return false;
+    // A late, older result does not count in the run: only results in order extend it.
+    agents.set(r.agent, { result: r, failures: r.ok ? 0 : (prev?.failures ?? 0) + 1 });
     return true;
   }
 
   /** The latest result of each agent for one probe. */
-  forProbe(system: string, probe: string): Iterable<StoredResult> {
-    return this.#bySystem.get(system)?.get(probe)?.values() ?? [];
+  *forProbe(system: string, probe: string): Generator<StoredResult> {
+    for (const e of this.#bySystem.get(system)?.get(probe)?.values() ?? []) yield e.result;
+  }
+
+  /** Each agent's latest result for one probe, with its run of failures. */
+  *vantagePoints(system: string, probe: string): Generator<VantagePoint> {
+    for (const e of this.#bySystem.get(system)?.get(probe)?.values() ?? [])
+      yield { agent: e.result.agent, ts: e.result.ts, ok: e.result.ok, failures: e.failures };
   }
 
   /** Every latest result. */
   *all(): Generator<StoredResult> {
-    for (const probes of this.#bySystem.values()) for (const agents of probes.values()) yield* agents.values();
+    for (const probes of this.#bySystem.values()) for (const agents of probes.values()) for (const e of agents.values()) yield e.result;
   }
 
   /** Forgets what `keep` rejects, after a reload removed probes or agents. */

@@ -7,9 +7,12 @@ import type { Status } from './types.js';
 export interface ProbeLatest {
   interval: number;
   timeout: number;
+  /** Consecutive failures before a vantage point counts as failing (at least 1). */
+  retries?: number;
   /** Agents the probe is assigned to; results from others are ignored. Undefined: every agent. */
   agents?: readonly string[] | undefined;
-  results: Iterable<{ agent: string; ts: number; ok: boolean }>;
+  /** `failures`: the run of consecutive failures up to this result; default 1 for a failure. */
+  results: Iterable<{ agent: string; ts: number; ok: boolean; failures?: number }>;
 }
 
 export interface Derived {
@@ -31,7 +34,8 @@ export function isFresh(ts: number, probe: { interval: number; timeout: number }
 export const DEFAULT_QUORUM = 0.5;
 
 /**
- * Per probe, the fresh latest results of its agents (the vantage points): `major_outage` when more
+ * Per probe, the fresh latest results of its agents (the vantage points), each failing only after
+ * `retries` consecutive failures: `major_outage` when more
  * than `quorum` of them fail, `partial_outage` when some but not that many fail, `operational`
  * when none fails. The system takes its worst probe; `unknown` when no result is fresh at all.
  * Perceived = own here; perceived.ts applies the dependencies.
@@ -46,7 +50,8 @@ export function deriveSystemStatus(probes: readonly ProbeLatest[], now: number, 
       if (p.agents !== undefined && !p.agents.includes(r.agent)) continue;
       if (!isFresh(r.ts, p, now)) continue;
       fresh++;
-      if (!r.ok) failing++;
+      // A vantage point fails after `retries` failures in a row and recovers after one success.
+      if (!r.ok && (r.failures ?? 1) >= Math.max(1, p.retries ?? 1)) failing++;
     }
     if (fresh === 0) continue;
     anyFresh = true;

@@ -13,6 +13,7 @@ export interface TrackedProbe {
   id: string;
   interval: number;
   timeout: number;
+  retries?: number;
   agents?: readonly string[] | undefined;
 }
 
@@ -87,7 +88,8 @@ export class StatusTracker {
           interval: p.interval,
           timeout: p.timeout,
           agents: p.agents,
-          results: this.#latest.forProbe(system.id, p.id),
+          ...(p.retries === undefined ? {} : { retries: p.retries }),
+          results: this.#latest.vantagePoints(system.id, p.id),
         })),
         now,
       );

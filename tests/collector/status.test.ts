@@ -60,6 +60,25 @@ describe('deriveSystemStatus', () => {
     expect(deriveSystemStatus([half], T0 + 1000, 0.4).own_status).toBe('major_outage');
   });
 
+  it('counts a vantage point failing only after `retries` failures in a row, and passing after one success', () => {
+    const latest = new LatestResults();
+    const vps = () => ({ ...probe, retries: 3, results: latest.vantagePoints('mitid', 'front') });
+    latest.update(r({ seq: 1, ts: T0, ok: false }));
+    latest.update(r({ seq: 2, ts: T0 + 1, ok: false }));
+    expect(deriveSystemStatus([vps()], T0 + 10).own_status).toBe('operational');
+    latest.update(r({ seq: 3, ts: T0 + 2, ok: false }));
+    expect([...latest.vantagePoints('mitid', 'front')][0]?.failures).toBe(3);
+    expect(deriveSystemStatus([vps()], T0 + 10).own_status).toBe('major_outage');
+    latest.update(r({ seq: 4, ts: T0 + 3, ok: true }));
+    expect(deriveSystemStatus([vps()], T0 + 10).own_status).toBe('operational');
+    // A late, older failure does not extend the run.
+    latest.update(r({ seq: 5, ts: T0 + 4, ok: false }));
+    expect(latest.update(r({ seq: 0, ts: T0 - 5, ok: false }))).toBe(false);
+    expect([...latest.vantagePoints('mitid', 'front')][0]?.failures).toBe(1);
+    // retries 0 and 1 both mean: the first failure counts.
+    expect(deriveSystemStatus([{ ...probe, retries: 0, results: [r({ ok: false })] }], T0).own_status).toBe('major_outage');
+  });
+
   it('ignores stale failures and results from agents the probe is not assigned to', () => {
     const stale = { ...probe, results: [r({ ts: T0 - 200_000, ok: false }), r({ agent: 'b', ts: T0 })] };
     expect(deriveSystemStatus([stale], T0).status).toBe('operational');
