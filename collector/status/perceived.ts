@@ -32,17 +32,27 @@ export interface Perceived {
 /**
  * Perceived status of every system, dependencies first. `depends` maps a system to its
  * dependencies and their impact; the graph is acyclic (config load refuses cycles), but a cycle
- * here is cut rather than followed forever. Systems are returned in the order given.
+ * here is cut rather than followed forever. Systems are returned in the order given (of `own`, or
+ * of `only`).
  */
 export function derivePerceived(
   own: ReadonlyMap<string, Status>,
   depends: ReadonlyMap<string, Readonly<Record<string, Impact>>>,
+  opts: {
+    /** Derive only these (a changed system and its dependants); the rest come from `known`. */
+    only?: ReadonlySet<string>;
+    known?: (id: string) => Perceived | undefined;
+  } = {},
 ): Map<string, Perceived> {
   const out = new Map<string, Perceived>();
   const visiting = new Set<string>();
   const visit = (id: string): Perceived => {
     const done = out.get(id);
     if (done !== undefined) return done;
+    if (opts.only !== undefined && !opts.only.has(id)) {
+      const known = opts.known?.(id);
+      if (known !== undefined) return known;
+    }
     const self = own.get(id) ?? 'unknown';
     if (visiting.has(id)) return { status: self, cause: [] };
     visiting.add(id);
@@ -67,6 +77,12 @@ export function derivePerceived(
     out.set(id, result);
     return result;
   };
-  for (const id of own.keys()) visit(id);
-  return new Map([...own.keys()].map((id) => [id, out.get(id) as Perceived]));
+  const ids = opts.only ?? [...own.keys()];
+  for (const id of ids) if (own.has(id)) visit(id);
+  const result = new Map<string, Perceived>();
+  for (const id of ids) {
+    const p = out.get(id);
+    if (p !== undefined) result.set(id, p);
+  }
+  return result;
 }

@@ -32,6 +32,8 @@ export class StatusTracker {
   readonly #latest: LatestResults;
   #systems: readonly TrackedSystem[] = [];
   #depends = new Map<string, Readonly<Record<string, Impact>>>();
+  /** System -> the systems that depend on it directly. */
+  #dependants = new Map<string, string[]>();
   readonly #state = new Map<string, SystemStatus>();
   /** Each system's own status as last derived from its results. */
   readonly #own = new Map<string, Status>();
@@ -54,6 +56,13 @@ export class StatusTracker {
   setSystems(systems: readonly TrackedSystem[]): void {
     this.#systems = systems;
     this.#depends = new Map(systems.map((s) => [s.id, s.depends_on ?? {}]));
+    this.#dependants = new Map();
+    for (const s of systems)
+      for (const dep of Object.keys(s.depends_on ?? {})) {
+        const list = this.#dependants.get(dep) ?? [];
+        list.push(s.id);
+        this.#dependants.set(dep, list);
+      }
     const ids = new Set(systems.map((s) => s.id));
     for (const id of this.#state.keys()) if (!ids.has(id)) this.#state.delete(id);
     for (const id of this.#own.keys()) if (!ids.has(id)) this.#own.delete(id);
@@ -95,12 +104,31 @@ export class StatusTracker {
       );
       this.#own.set(system.id, derived.own_status);
     }
-    const perceived = derivePerceived(this.#own, this.#depends);
+    // Perceived status changes only for the re-derived systems and what depends on them.
+    const only = wanted === undefined ? undefined : this.#withDependants(wanted);
+    const perceived = derivePerceived(this.#own, this.#depends, {
+      ...(only === undefined ? {} : { only }),
+      known: (id) => this.#state.get(id),
+    });
     for (const [id, p] of perceived) {
       const own = this.#own.get(id) ?? 'unknown';
       this.#apply(id, { status: p.status, own_status: own, cause: p.cause }, now, changes);
     }
     return changes;
+  }
+
+  /** The systems given and every system that depends on them, directly or through others. */
+  #withDependants(ids: ReadonlySet<string>): Set<string> {
+    const out = new Set<string>();
+    const stack = [...ids];
+    for (let id = stack.pop(); id !== undefined; id = stack.pop()) {
+      if (out.has(id)) continue;
+      out.add(id);
+      for (const d of this.#dependants.get(id) ?? []) stack.push(d);
+    }
+    // Systems seen for the first time are derived in full below.
+    for (const s of this.#systems) if (!this.#state.has(s.id)) out.add(s.id);
+    return out;
   }
 
   #apply(id: string, d: Derived, now: number, changes: StatusChange[]): void {
