@@ -270,3 +270,37 @@ describe('StatusTracker with dependencies', () => {
     expect(tracker.get('nemlog-in')).toMatchObject({ status: 'major_outage', own_status: 'operational', cause: ['mitid'] });
   });
 });
+
+describe('StatusTracker updates', () => {
+  it('re-derives a changed system and its dependants through a chain, leaving others as they are', () => {
+    const clock = new ManualClock(T0);
+    const latest = new LatestResults();
+    const tracker = new StatusTracker({ clock, latest });
+    tracker.setSystems([
+      { id: 'mitid', probes: [{ id: 'front', ...probe }] },
+      { id: 'nemlog-in', depends_on: { mitid: 'critical' }, probes: [{ id: 'front', ...probe }] },
+      { id: 'borger-dk', depends_on: { 'nemlog-in': 'critical' }, probes: [{ id: 'front', ...probe }] },
+      { id: 'virk', probes: [{ id: 'front', ...probe }] },
+    ]);
+    for (const system of ['mitid', 'nemlog-in', 'borger-dk', 'virk']) latest.update(r({ system, ts: T0 }));
+    tracker.evaluate();
+    clock.advance(1_000);
+    latest.update(r({ system: 'mitid', seq: 2, ts: clock.now(), ok: false }));
+    const changes = tracker.evaluate(['mitid']);
+    expect(changes.map((c) => `${c.system}/${c.view}/${c.status}/${c.cause.join(',')}`)).toEqual([
+      'mitid/perceived/major_outage/',
+      'mitid/own/major_outage/',
+      'nemlog-in/perceived/major_outage/mitid',
+      'borger-dk/perceived/major_outage/mitid',
+    ]);
+    expect(tracker.get('virk')).toMatchObject({ status: 'operational', since: T0 });
+    // Back: the chain follows again.
+    clock.advance(1_000);
+    latest.update(r({ system: 'mitid', seq: 3, ts: clock.now() }));
+    expect(tracker.evaluate(['mitid']).filter((c) => c.view === 'perceived').map((c) => `${c.system}:${c.status}`)).toEqual([
+      'mitid:operational',
+      'nemlog-in:operational',
+      'borger-dk:operational',
+    ]);
+  });
+});
