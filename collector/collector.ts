@@ -19,9 +19,9 @@ import { LatestResults } from './latest.js';
 import { CollectorMetrics } from './metrics.js';
 import { LOCAL_AGENT_ID, Model } from './model.js';
 import { Router, createHttpServer } from './server.js';
-import { StatusTracker, type TrackedSystem } from './status/tracker.js';
+import { StatusTracker, type Evaluation, type TrackedSystem } from './status/tracker.js';
 import { SqliteStore } from './store/sqlite.js';
-import type { StatusChange, StoredResult } from './store/types.js';
+import type { StoredResult } from './store/types.js';
 
 export interface CollectorOptions {
   /** Already loaded and validated. */
@@ -65,17 +65,27 @@ export function parseListen(listen: string): { host: string | undefined; port: n
 }
 
 function trackedSystems(model: Model): TrackedSystem[] {
+  const quorum = model.config.defaults.quorum;
   return model.systems.map((s) => ({
     id: s.id,
     depends_on: s.depends_on,
+    response_time: s.response_time,
+    quorum: (s.quorum ?? quorum) / 100,
     probes: (model.probesBySystem.get(s.id) ?? []).map((p) => ({
       id: p.id,
       interval: p.interval,
       timeout: p.timeout,
       retries: p.retries,
       agents: p.agents,
+      response_time: p.response_time,
     })),
   }));
+}
+
+/** Systems, agents and incident priorities into the status engine. */
+function track(tracker: StatusTracker, model: Model): void {
+  const { critical, high } = model.config.defaults.priorities;
+  tracker.setSystems(trackedSystems(model), model.agentIds, { critical: critical / 100, high: high / 100 });
 }
 
 function tokenRing(config: Config, localToken: string | undefined): TokenRing {
@@ -96,17 +106,23 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   let tokens = tokenRing(opts.config, localToken);
   const store = SqliteStore.open(join(dataDir, 'vagt.db'));
   const latest = new LatestResults();
-  const metrics = new CollectorMetrics({ latest: () => latest.all() });
   const tracker = new StatusTracker({ clock, latest });
+  const metrics = new CollectorMetrics({ latest: () => latest.all(), alerts: () => tracker.alertSeries() });
   let closing = false;
 
-  const applyChanges = (changes: StatusChange[]): void => {
-    if (changes.length === 0) return;
+  const stored = (what: string) => (err: unknown) => log.warn({ err: errorMessage(err) }, `storing ${what} failed`);
+  const applyChanges = (ev: Evaluation): void => {
+    const { changes, alerts, incidents } = ev;
     for (const c of changes) {
       metrics.systemStatus(c.system, c.view, c.status);
-      if (c.view === 'perceived') log.info({ system: c.system, status: c.status }, 'system status changed');
+      if (c.view === 'perceived') log.info({ system: c.system, status: c.status, cause: c.cause }, 'system status changed');
     }
-    store.recordStatusChanges(changes).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'storing status changes failed'));
+    for (const e of alerts) log.info({ alert: e.alert.key, since: new Date(e.alert.since).toISOString() }, `alert ${e.type}`);
+    for (const { incident: i, added } of incidents)
+      for (const u of added) log.info({ incident: i.id, system: i.system, priority: u.priority, affected: u.affected }, `incident ${u.kind}`);
+    if (changes.length > 0) store.recordStatusChanges(changes).catch(stored('status changes'));
+    if (alerts.length > 0) store.recordAlertEvents(alerts).catch(stored('alerts'));
+    if (incidents.length > 0) store.saveIncidents(incidents).catch(stored('incidents'));
   };
   /** Gauges for every system, including those whose restored status did not change. */
   const syncStatusMetrics = (): void => {
@@ -149,11 +165,13 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       metrics.latest(r);
     }
     tracker.restore(await store.latestStatuses());
+    const open = await store.incidents({ state: 'open', limit: 100_000 });
+    tracker.restoreOpen(await store.alerts({ active: true, limit: 100_000 }), open, await store.maxIncidentId());
   } catch (err) {
     await store.close();
     throw err;
   }
-  tracker.setSystems(trackedSystems(model));
+  track(tracker, model);
   applyChanges(tracker.evaluate());
   syncStatusMetrics();
   for (const id of model.agentIds) metrics.agentConnected(id, false);
@@ -211,7 +229,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     latest.retain(assigned);
     metrics.retain({ systems: new Set(nextModel.systems.map((s) => s.id)), agents: new Set(nextModel.agentIds), probe: assigned });
     for (const id of nextModel.agentIds) metrics.agentConnected(id, ingest.isConnected(id));
-    tracker.setSystems(trackedSystems(nextModel));
+    track(tracker, nextModel);
     applyChanges(tracker.evaluate());
     syncStatusMetrics();
     ingest.pushAssignments();

@@ -9,6 +9,7 @@ export interface VantagePoint {
   ts: number;
   ok: boolean;
   failures: number;
+  duration_ms: number;
 }
 
 interface Entry {
@@ -18,6 +19,8 @@ interface Entry {
 
 export class LatestResults {
   readonly #bySystem = new Map<string, Map<string, Map<string, Entry>>>();
+  /** Each agent's newest result time over every probe, for the agent-offline alert. */
+  readonly #agentNewest = new Map<string, number>();
 
   /** Keeps r if it is newer than what is known; returns whether it now is the latest. */
   update(r: StoredResult): boolean {
@@ -29,6 +32,7 @@ export class LatestResults {
     if (prev !== undefined && !isNewer(r, prev.result)) return false;
     // A late, older result does not count in the run: only results in order extend it.
     agents.set(r.agent, { result: r, failures: r.ok ? 0 : (prev?.failures ?? 0) + 1 });
+    if (r.ts > (this.#agentNewest.get(r.agent) ?? -Infinity)) this.#agentNewest.set(r.agent, r.ts);
     return true;
   }
 
@@ -40,7 +44,12 @@ export class LatestResults {
   /** Each agent's latest result for one probe, with its run of failures. */
   *vantagePoints(system: string, probe: string): Generator<VantagePoint> {
     for (const e of this.#bySystem.get(system)?.get(probe)?.values() ?? [])
-      yield { agent: e.result.agent, ts: e.result.ts, ok: e.result.ok, failures: e.failures };
+      yield { agent: e.result.agent, ts: e.result.ts, ok: e.result.ok, failures: e.failures, duration_ms: e.result.duration_ms };
+  }
+
+  /** The agent's newest result time (epoch ms) over every probe, if any. */
+  newest(agent: string): number | undefined {
+    return this.#agentNewest.get(agent);
   }
 
   /** Every latest result. */

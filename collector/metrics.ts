@@ -46,6 +46,15 @@ const DROPPED_DEFAULT_METRICS = [
   'nodejs_active_resources_total',
 ];
 
+/** One series of vagt_alert_active. */
+export interface AlertSeries {
+  kind: string;
+  system?: string;
+  probe?: string;
+  agent?: string;
+  active: boolean;
+}
+
 const seriesKey = (system: string, probe: string, agent: string): string => `${system}\u0000${probe}\u0000${agent}`;
 
 export class CollectorMetrics {
@@ -64,7 +73,12 @@ export class CollectorMetrics {
   readonly #agents = new Set<string>();
 
   /** `latest` gives the latest result per (system, probe, agent) when Prometheus scrapes. */
-  constructor(opts: { latest: () => Iterable<StoredResult>; defaultMetrics?: boolean }) {
+  constructor(opts: {
+    latest: () => Iterable<StoredResult>;
+    /** Every alert that can fire and whether it is active, read when Prometheus scrapes. */
+    alerts?: () => Iterable<AlertSeries>;
+    defaultMetrics?: boolean;
+  }) {
     const registers = [this.registry];
     const probeLabels = ['system', 'probe', 'agent'] as const;
     const latest = opts.latest;
@@ -107,6 +121,23 @@ export class CollectorMetrics {
       collect() {
         this.reset();
         for (const t of tlsExpiry.values()) this.labels(t.system, t.probe, t.agent).set(t.value);
+      },
+    });
+    const alerts = opts.alerts ?? ((): AlertSeries[] => []);
+    new Gauge({
+      name: 'vagt_alert_active',
+      help: 'Whether an alert is active (1) or not (0): long_response_time per system (and probe, when the probe has its own rule), agent_offline and agent_suspect per agent.',
+      labelNames: ['system', 'alert', 'probe', 'agent'],
+      registers,
+      collect() {
+        this.reset();
+        for (const a of alerts()) {
+          const labels: Partial<Record<'system' | 'alert' | 'probe' | 'agent', string>> = { alert: a.kind };
+          if (a.system !== undefined) labels.system = a.system;
+          if (a.probe !== undefined) labels.probe = a.probe;
+          if (a.agent !== undefined) labels.agent = a.agent;
+          this.labels(labels).set(a.active ? 1 : 0);
+        }
       },
     });
     this.#systemStatus = new Gauge({

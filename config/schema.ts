@@ -51,9 +51,25 @@ export const impact = z.enum(['critical', 'high', 'low'], {
   error: 'expected critical, high or low',
 });
 
+/** Long response time: `slow` held for `for` raises the alert (and degraded_performance). */
+export const responseTime = z.strictObject({
+  slow: duration,
+  for: duration.default(0),
+  /** Which statistic across fresh vantage points is compared with `slow`. */
+  percentile: z.number().gt(0).max(100).default(95),
+});
+
+/** Percent of fresh vantage points that must fail: "more than". */
+const percent = z
+  .number({ error: 'expected a percentage like 50' })
+  .min(0, 'expected a percentage from 0 to below 100')
+  .lt(100, 'expected a percentage from 0 to below 100');
+
 // ---- probes -----------------------------------------------------------------------------------
 
 const probeCommon = {
+  /** A long-response-time alert of this probe alone, besides the system's. */
+  response_time: responseTime.optional(),
   id,
   name: z.string().optional(),
   interval: duration.optional(),
@@ -236,14 +252,9 @@ export const system = z.strictObject({
   url: httpUrl.optional(),
   group: z.string().optional(),
   depends_on: z.record(id, impact).default({}),
-  response_time: z
-    .strictObject({
-      slow: duration,
-      for: duration.default(0),
-      /** Which statistic across vantage points is compared with `slow`. */
-      percentile: z.number().gt(0).max(100).default(95),
-    })
-    .optional(),
+  response_time: responseTime.optional(),
+  /** Major outage when more than this percent of fresh vantage points fail; overrides defaults.quorum. */
+  quorum: percent.optional(),
   sla: z
     .strictObject({
       uptime: z.number().gt(0).max(100),
@@ -316,8 +327,13 @@ export const configSchema = z.strictObject({
       interval: duration.default(60_000),
       timeout: duration.default(10_000),
       retries: z.int().min(0).max(10).default(1),
+      quorum: percent.default(50),
+      /** Incident priority 1 (critical) and 2 (high): more than this percent of vantage points failing. */
+      priorities: z
+        .strictObject({ critical: percent.default(20), high: percent.default(5) })
+        .default({ critical: 20, high: 5 }),
     })
-    .default({ interval: 60_000, timeout: 10_000, retries: 1 }),
+    .default({ interval: 60_000, timeout: 10_000, retries: 1, quorum: 50, priorities: { critical: 20, high: 5 } }),
   systems: z.array(system).default([]),
   notifications: z.array(notification).default([]),
   maintenance: z.array(maintenance).default([]),
@@ -334,6 +350,7 @@ export type FlowProbeConfig = z.output<typeof flowProbe>;
 export type PageProbeConfig = z.output<typeof pageProbe>;
 export type ProbeType = ProbeConfig['type'];
 export type Impact = z.output<typeof impact>;
+export type ResponseTimeConfig = z.output<typeof responseTime>;
 export type AgentConfig = z.output<typeof agent>;
 export type NotificationConfig = z.output<typeof notification>;
 export type MaintenanceConfig = z.output<typeof maintenance>;

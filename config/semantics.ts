@@ -158,6 +158,12 @@ function checkProbes(root: Obj, systems: unknown[], agentIds: Map<string, number
   if (defInterval !== undefined && defTimeout !== undefined && defInterval > 0 && defTimeout > defInterval) {
     report(['defaults', 'timeout'], `timeout ${formatDuration(defTimeout)} is longer than the interval ${formatDuration(defInterval)}`);
   }
+  const priorities = obj(defaults.priorities) ?? {};
+  const critical = typeof priorities.critical === 'number' ? priorities.critical : SCHEMA_DEFAULTS.priorities.critical;
+  const high = typeof priorities.high === 'number' ? priorities.high : SCHEMA_DEFAULTS.priorities.high;
+  if (high >= critical) {
+    report(['defaults', 'priorities', 'high'], `high (${high} %) must be below critical (${critical} %), or no incident could be priority 2`);
+  }
 
   systems.forEach((s, i) => {
     const sys = obj(s);

@@ -1,7 +1,17 @@
 // A system's own status as a pure function of the latest results and the time: consensus across
 // vantage points (agents), so that one agent's bad network does not turn a system red. Perceived
-// status through dependencies is perceived.ts.
+// status through dependencies is perceived.ts; slowness is slow.ts.
 import type { Status } from './types.js';
+
+/** One vantage point: an agent's latest result for a probe. */
+export interface VantageInput {
+  agent: string;
+  ts: number;
+  ok: boolean;
+  /** The run of consecutive failures up to this result; default 1 for a failure. */
+  failures?: number;
+  duration_ms?: number;
+}
 
 /** One probe of a system with the latest result from each agent that ran it. */
 export interface ProbeLatest {
@@ -11,14 +21,26 @@ export interface ProbeLatest {
   retries?: number;
   /** Agents the probe is assigned to; results from others are ignored. Undefined: every agent. */
   agents?: readonly string[] | undefined;
-  /** `failures`: the run of consecutive failures up to this result; default 1 for a failure. */
-  results: Iterable<{ agent: string; ts: number; ok: boolean; failures?: number }>;
+  results: Iterable<VantageInput>;
 }
 
 export interface Derived {
   status: Status;
   own_status: Status;
   cause: string[];
+}
+
+/** What one probe's fresh vantage points say. */
+export interface ProbeTally {
+  /** Fresh vantage points that count (a suspect agent's failure does not). */
+  fresh: number;
+  failing: number;
+  /** Failures of suspect agents: shown as such, not blamed on the system. */
+  suspect: number;
+  /** Response times of the fresh successful vantage points, ms. */
+  durations: number[];
+  /** Agents failing here while most of the other fresh vantage points succeed. */
+  lonely: string[];
 }
 
 /** How old a result may be and still count: 3 intervals, and at least one interval plus the timeout. */
@@ -33,31 +55,83 @@ export function isFresh(ts: number, probe: { interval: number; timeout: number }
 /** Share of a probe's fresh vantage points that must fail for a major outage: more than half. */
 export const DEFAULT_QUORUM = 0.5;
 
+const NO_SUSPECTS: ReadonlySet<string> = new Set();
+
+export function tallyProbe(p: ProbeLatest, now: number, suspects: ReadonlySet<string> = NO_SUSPECTS): ProbeTally {
+  const t: ProbeTally = { fresh: 0, failing: 0, suspect: 0, durations: [], lonely: [] };
+  const retries = Math.max(1, p.retries ?? 1);
+  let rawFresh = 0;
+  let failed: string[] | undefined;
+  for (const r of p.results) {
+    if (p.agents !== undefined && !p.agents.includes(r.agent)) continue;
+    if (!isFresh(r.ts, p, now)) continue;
+    rawFresh++;
+    // A vantage point fails after `retries` failures in a row and recovers after one success.
+    const failing = !r.ok && (r.failures ?? 1) >= retries;
+    if (failing) (failed ??= []).push(r.agent);
+    if (failing && suspects.has(r.agent)) {
+      t.suspect++;
+      continue;
+    }
+    t.fresh++;
+    if (failing) t.failing++;
+    else if (r.ok && r.duration_ms !== undefined) t.durations.push(r.duration_ms);
+  }
+  if (failed !== undefined) {
+    // Lonely: the others (at least one) mostly see the probe succeed.
+    const others = rawFresh - 1;
+    const othersFailing = failed.length - 1;
+    if (others > 0 && (others - othersFailing) * 2 > others) t.lonely = failed;
+  }
+  return t;
+}
+
+/** The worst share of failing vantage points over the probes (0..1); 0 without fresh data. */
+export function failingShare(tallies: readonly ProbeTally[]): number {
+  let share = 0;
+  for (const t of tallies) if (t.fresh > 0) share = Math.max(share, t.failing / t.fresh);
+  return share;
+}
+
+export interface OwnOptions {
+  /** Fraction of fresh vantage points that must fail for a major outage ("more than"). */
+  quorum?: number;
+  /** A long-response-time alert is firing: degraded_performance unless worse. */
+  slow?: boolean;
+  /** Inside an announced service window. */
+  maintenance?: boolean;
+}
+
 /**
- * Per probe, the fresh latest results of its agents (the vantage points), each failing only after
- * `retries` consecutive failures: `major_outage` when more
- * than `quorum` of them fail, `partial_outage` when some but not that many fail, `operational`
- * when none fails. The system takes its worst probe; `unknown` when no result is fresh at all.
- * Perceived = own here; perceived.ts applies the dependencies.
+ * `under_maintenance` inside a window; else per probe, `major_outage` when more than `quorum` of
+ * its fresh vantage points fail, `partial_outage` when some but not that many fail; the system
+ * takes its worst probe; `degraded_performance` when slow and nothing fails; `unknown` when no
+ * result is fresh at all.
  */
-export function deriveSystemStatus(probes: readonly ProbeLatest[], now: number, quorum = DEFAULT_QUORUM): Derived {
+export function ownStatus(tallies: readonly ProbeTally[], opts: OwnOptions = {}): Status {
+  if (opts.maintenance === true) return 'under_maintenance';
+  const quorum = opts.quorum ?? DEFAULT_QUORUM;
   let anyFresh = false;
   let own: Status = 'operational';
-  for (const p of probes) {
-    let fresh = 0;
-    let failing = 0;
-    for (const r of p.results) {
-      if (p.agents !== undefined && !p.agents.includes(r.agent)) continue;
-      if (!isFresh(r.ts, p, now)) continue;
-      fresh++;
-      // A vantage point fails after `retries` failures in a row and recovers after one success.
-      if (!r.ok && (r.failures ?? 1) >= Math.max(1, p.retries ?? 1)) failing++;
-    }
-    if (fresh === 0) continue;
+  for (const t of tallies) {
+    if (t.fresh === 0) continue;
     anyFresh = true;
-    if (failing / fresh > quorum) own = 'major_outage';
-    else if (failing > 0 && own !== 'major_outage') own = 'partial_outage';
+    if (t.failing / t.fresh > quorum) own = 'major_outage';
+    else if (t.failing > 0 && own !== 'major_outage') own = 'partial_outage';
   }
-  if (!anyFresh) own = 'unknown';
+  if (!anyFresh) return 'unknown';
+  return own === 'operational' && opts.slow === true ? 'degraded_performance' : own;
+}
+
+/** Own status straight from results; perceived = own here (perceived.ts applies dependencies). */
+export function deriveSystemStatus(
+  probes: readonly ProbeLatest[],
+  now: number,
+  opts: OwnOptions & { suspects?: ReadonlySet<string> } = {},
+): Derived {
+  const own = ownStatus(
+    probes.map((p) => tallyProbe(p, now, opts.suspects)),
+    opts,
+  );
   return { status: own, own_status: own, cause: [] };
 }

@@ -17,11 +17,14 @@ const SEVERITY: Record<Status, number> = {
 /** What a dependency's perceived status does to its dependant, by impact. */
 function imposed(dep: Status, impact: Impact): Status | undefined {
   if (impact === 'low') return undefined;
-  if (impact === 'critical') return SEVERITY[dep] >= SEVERITY.degraded_performance ? dep : undefined;
+  // A critical dependency's service window makes the dependant unusable for its duration too.
+  if (impact === 'critical') return SEVERITY[dep] >= SEVERITY.degraded_performance || dep === 'under_maintenance' ? dep : undefined;
   // high: a major outage there is a partial one here; anything less is slowness here.
   if (dep === 'major_outage') return 'partial_outage';
   return dep === 'partial_outage' || dep === 'degraded_performance' ? 'degraded_performance' : undefined;
 }
+
+const roots = (xs: readonly { roots: readonly string[] }[]): string[] => [...new Set(xs.flatMap((x) => x.roots))].sort();
 
 export interface Perceived {
   status: Status;
@@ -70,9 +73,16 @@ export function derivePerceived(
     // login fails *because* MitID is down); only a system worse on its own than anything its
     // dependencies impose is its own cause.
     let result: Perceived = { status: self, cause: [] };
-    if (worst >= SEVERITY.degraded_performance && worst >= SEVERITY[self]) {
+    // A system in its own service window is under maintenance, whatever its dependencies do.
+    if (self === 'under_maintenance') {
+      // as it is
+    } else if (worst >= SEVERITY.degraded_performance && worst >= SEVERITY[self]) {
       const top = imposedBy.filter((x) => SEVERITY[x.status] === worst);
-      result = { status: worst > SEVERITY[self] ? (top[0]?.status ?? self) : self, cause: [...new Set(top.flatMap((x) => x.roots))].sort() };
+      result = { status: worst > SEVERITY[self] ? (top[0]?.status ?? self) : self, cause: roots(top) };
+    } else if (worst < SEVERITY.degraded_performance) {
+      // No outage imposed, but a critical dependency in its service window: that explains it.
+      const windows = imposedBy.filter((x) => x.status === 'under_maintenance');
+      if (windows.length > 0) result = { status: 'under_maintenance', cause: roots(windows) };
     }
     out.set(id, result);
     return result;

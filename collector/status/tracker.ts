@@ -1,12 +1,16 @@
-// Keeps each system's current status and when it last changed, re-deriving it on demand from the
-// latest results and the injected clock. It returns the changes; the caller persists them and
-// updates the gauges, so this stays free of I/O and easy to replace with the full status engine.
+// The status engine: keeps each system's status and when it changed, the long-response-time and
+// agent alerts, and the incidents, re-deriving them from the latest results, the service windows
+// and the injected clock. It returns what changed; the caller stores it and updates the gauges, so
+// this stays free of I/O.
 import type { Clock } from '../../lib/clock.js';
 import type { LatestResults } from '../latest.js';
 import type { StatusChange } from '../store/types.js';
 import type { Impact } from '../../config/schema.js';
-import { deriveSystemStatus, type Derived } from './derive.js';
+import { AlertBook, alertKey, type Alert, type AlertEvent } from './alerts.js';
+import { DEFAULT_QUORUM, freshFor, ownStatus, tallyProbe, type ProbeTally } from './derive.js';
+import { IncidentBook, DEFAULT_PRIORITIES, type Incident, type IncidentChange, type PriorityThresholds, type SystemSnapshot } from './incidents.js';
 import { derivePerceived } from './perceived.js';
+import { percentile, stepSlow, type SlowRule, type SlowState } from './slow.js';
 import type { Status, SystemStatus } from './types.js';
 
 export interface TrackedProbe {
@@ -15,6 +19,8 @@ export interface TrackedProbe {
   timeout: number;
   retries?: number;
   agents?: readonly string[] | undefined;
+  /** This probe's own long-response-time alert. */
+  response_time?: SlowRule | undefined;
 }
 
 export interface TrackedSystem {
@@ -22,6 +28,22 @@ export interface TrackedSystem {
   probes: readonly TrackedProbe[];
   /** Dependencies and their impact: the perceived status follows them. */
   depends_on?: Readonly<Record<string, Impact>>;
+  /** The system's long-response-time alert, over all its probes' response times. */
+  response_time?: SlowRule | undefined;
+  /** Fraction of fresh vantage points that must fail for a major outage; default more than half. */
+  quorum?: number | undefined;
+}
+
+/** Where the engine learns about service windows. */
+export interface MaintenanceLookup {
+  activeFor(system: string, now: number): { id: string } | undefined;
+}
+
+/** What one evaluation changed. */
+export interface Evaluation {
+  changes: StatusChange[];
+  alerts: AlertEvent[];
+  incidents: IncidentChange[];
 }
 
 const sameCause = (a: readonly string[], b: readonly string[]): boolean =>
@@ -30,21 +52,41 @@ const sameCause = (a: readonly string[], b: readonly string[]): boolean =>
 export class StatusTracker {
   readonly #clock: Clock;
   readonly #latest: LatestResults;
+  readonly #maintenance: MaintenanceLookup | undefined;
+  readonly #startedAt: number;
   #systems: readonly TrackedSystem[] = [];
   #depends = new Map<string, Readonly<Record<string, Impact>>>();
   /** System -> the systems that depend on it directly. */
   #dependants = new Map<string, string[]>();
+  /** System -> every system it depends on, directly or through others. */
+  #upstream = new Map<string, Set<string>>();
+  /** Agent -> how long its results stay fresh at most (its slowest probe's window). */
+  #agentWindows = new Map<string, number>();
+  #priorities: PriorityThresholds = DEFAULT_PRIORITIES;
   readonly #state = new Map<string, SystemStatus>();
   /** Each system's own status as last derived from its results. */
   readonly #own = new Map<string, Status>();
+  readonly #snapshots = new Map<string, SystemSnapshot>();
   /** Stored state from before a restart, used when a system is first evaluated. */
   readonly #restored = new Map<string, { own?: StatusChange; perceived?: StatusChange }>();
+  /** Systems each agent alone sees failing, and the agents so marked per system. */
+  readonly #lonelyByAgent = new Map<string, Set<string>>();
+  readonly #lonelyBySystem = new Map<string, readonly string[]>();
+  #suspects = new Set<string>();
+  readonly #slow = new Map<string, SlowState>();
+  /** The configured slow rules by key. */
+  #slowKeys = new Map<string, { system: string; probe?: string }>();
+  readonly alerts = new AlertBook();
+  readonly incidents: IncidentBook;
   #updatedAt: number;
 
-  constructor(opts: { clock: Clock; latest: LatestResults }) {
+  constructor(opts: { clock: Clock; latest: LatestResults; maintenance?: MaintenanceLookup }) {
     this.#clock = opts.clock;
     this.#latest = opts.latest;
-    this.#updatedAt = opts.clock.now();
+    this.#maintenance = opts.maintenance;
+    this.#startedAt = opts.clock.now();
+    this.#updatedAt = this.#startedAt;
+    this.incidents = new IncidentBook();
   }
 
   /** When statuses were last evaluated, epoch ms. */
@@ -52,9 +94,13 @@ export class StatusTracker {
     return this.#updatedAt;
   }
 
-  /** The systems to track, in display order; state of systems no longer listed is dropped. */
-  setSystems(systems: readonly TrackedSystem[]): void {
+  /**
+   * The systems to track, in display order, the agents expected to report, and the incident
+   * priority thresholds; state of systems no longer listed is dropped.
+   */
+  setSystems(systems: readonly TrackedSystem[], agents: readonly string[] = [], priorities: PriorityThresholds = DEFAULT_PRIORITIES): void {
     this.#systems = systems;
+    this.#priorities = priorities;
     this.#depends = new Map(systems.map((s) => [s.id, s.depends_on ?? {}]));
     this.#dependants = new Map();
     for (const s of systems)
@@ -63,9 +109,43 @@ export class StatusTracker {
         list.push(s.id);
         this.#dependants.set(dep, list);
       }
+    this.#upstream = new Map();
+    const up = (id: string, seen: Set<string>): Set<string> => {
+      const done = this.#upstream.get(id);
+      if (done !== undefined) return done;
+      const out = new Set<string>();
+      seen.add(id);
+      for (const dep of Object.keys(this.#depends.get(id) ?? {})) {
+        if (seen.has(dep)) continue; // config load refuses cycles; never loop here anyway
+        out.add(dep);
+        for (const x of up(dep, seen)) out.add(x);
+      }
+      seen.delete(id);
+      this.#upstream.set(id, out);
+      return out;
+    };
+    for (const s of systems) up(s.id, new Set());
+    this.#agentWindows = new Map();
+    for (const agent of agents) {
+      let window = 0;
+      for (const s of systems)
+        for (const p of s.probes)
+          if (p.agents === undefined || p.agents.includes(agent)) window = Math.max(window, freshFor(p.interval, p.timeout));
+      if (window > 0) this.#agentWindows.set(agent, window);
+    }
+    this.#slowKeys = new Map();
+    for (const s of systems) {
+      if (s.response_time !== undefined) this.#slowKeys.set(alertKey('long_response_time', s.id), { system: s.id });
+      for (const p of s.probes)
+        if (p.response_time !== undefined) this.#slowKeys.set(alertKey('long_response_time', s.id, p.id), { system: s.id, probe: p.id });
+    }
+    for (const key of this.#slow.keys()) if (!this.#slowKeys.has(key)) this.#slow.delete(key);
     const ids = new Set(systems.map((s) => s.id));
-    for (const id of this.#state.keys()) if (!ids.has(id)) this.#state.delete(id);
-    for (const id of this.#own.keys()) if (!ids.has(id)) this.#own.delete(id);
+    for (const m of [this.#state, this.#own, this.#snapshots, this.#lonelyBySystem]) for (const id of m.keys()) if (!ids.has(id)) m.delete(id);
+    for (const [agent, set] of this.#lonelyByAgent) {
+      for (const id of set) if (!ids.has(id)) set.delete(id);
+      if (!this.#agentWindows.has(agent)) this.#lonelyByAgent.delete(agent);
+    }
   }
 
   /** The last stored change per (system, view), so `since` survives a restart. */
@@ -77,44 +157,189 @@ export class StatusTracker {
     }
   }
 
+  /** Alerts and incidents still open before a restart. */
+  restoreOpen(alerts: readonly Alert[], incidents: readonly Incident[], maxIncidentId = 0): void {
+    this.alerts.restore(alerts);
+    for (const a of alerts)
+      if (a.kind === 'long_response_time') this.#slow.set(a.key, { firing: true, since: a.since, value: a.value_ms });
+    this.incidents.restore(incidents, maxIncidentId);
+  }
+
   get(id: string): SystemStatus | undefined {
     return this.#state.get(id);
   }
 
+  /** Whether the agent is marked suspect: it alone sees unrelated systems fail. */
+  isSuspect(agent: string): boolean {
+    return this.#suspects.has(agent);
+  }
+
+  /** The long-response-time state of a system (or one of its probes), if it has a rule. */
+  slowState(system: string, probe?: string): SlowState | undefined {
+    return this.#slow.get(probe === undefined ? alertKey('long_response_time', system) : alertKey('long_response_time', system, probe));
+  }
+
+  /** Every alert that can fire, active or not: the series of vagt_alert_active. */
+  *alertSeries(): Generator<{ kind: Alert['kind']; system?: string; probe?: string; agent?: string; active: boolean }> {
+    for (const [key, subject] of this.#slowKeys) yield { kind: 'long_response_time', ...subject, active: this.alerts.get(key) !== undefined };
+    for (const agent of this.#agentWindows.keys()) {
+      yield { kind: 'agent_offline', agent, active: this.alerts.get(alertKey('agent_offline', agent)) !== undefined };
+      yield { kind: 'agent_suspect', agent, active: this.#suspects.has(agent) };
+    }
+  }
+
   /**
-   * Re-derives the own status of the given systems (default: all), then the perceived status of
-   * every system (a change here shows in its dependants), and returns the changes, both views.
+   * Re-derives the given systems (default: all) and what depends on them, and on a full
+   * evaluation also the agents' alerts; returns every change.
    */
-  evaluate(ids?: Iterable<string>): StatusChange[] {
+  evaluate(ids?: Iterable<string>): Evaluation {
     const now = this.#clock.now();
     this.#updatedAt = now;
+    const ev: Evaluation = { changes: [], alerts: [], incidents: [] };
     const wanted = ids === undefined ? undefined : new Set(ids);
-    const changes: StatusChange[] = [];
-    for (const system of this.#systems) {
-      if (wanted !== undefined && this.#own.has(system.id) && !wanted.has(system.id)) continue;
-      const derived = deriveSystemStatus(
-        system.probes.map((p) => ({
-          interval: p.interval,
-          timeout: p.timeout,
-          agents: p.agents,
-          ...(p.retries === undefined ? {} : { retries: p.retries }),
-          results: this.#latest.vantagePoints(system.id, p.id),
-        })),
-        now,
-      );
-      this.#own.set(system.id, derived.own_status);
+    let targets = this.#systems.filter((s) => wanted === undefined || wanted.has(s.id) || !this.#own.has(s.id));
+    let tallies = new Map(targets.map((s) => [s.id, this.#tally(s, now)]));
+    for (const [id, t] of tallies) this.#noteLonely(id, t);
+    if (this.#refreshSuspects(now, ev.alerts)) {
+      // Another agent's failures count, or stop counting, everywhere it probes.
+      targets = [...this.#systems];
+      tallies = new Map(targets.map((s) => [s.id, this.#tally(s, now)]));
+    }
+    for (const s of targets) {
+      const t = tallies.get(s.id) ?? [];
+      const maintenance = this.#maintenance?.activeFor(s.id, now) !== undefined;
+      const slow = this.#stepSlow(s, t, now, maintenance, ev.alerts);
+      this.#own.set(s.id, ownStatus(t, { quorum: s.quorum ?? DEFAULT_QUORUM, slow, maintenance }));
+      this.#snapshots.set(s.id, { ...this.#shareOf(t), id: s.id, own: this.#own.get(s.id) ?? 'unknown', perceived: 'unknown', cause: [] });
     }
     // Perceived status changes only for the re-derived systems and what depends on them.
-    const only = wanted === undefined ? undefined : this.#withDependants(wanted);
+    const only = wanted === undefined || targets.length === this.#systems.length ? undefined : this.#withDependants(new Set(targets.map((s) => s.id)));
     const perceived = derivePerceived(this.#own, this.#depends, {
       ...(only === undefined ? {} : { only }),
       known: (id) => this.#state.get(id),
     });
+    const snapshots: SystemSnapshot[] = [];
     for (const [id, p] of perceived) {
       const own = this.#own.get(id) ?? 'unknown';
-      this.#apply(id, { status: p.status, own_status: own, cause: p.cause }, now, changes);
+      this.#apply(id, { status: p.status, own_status: own, cause: p.cause }, now, ev.changes);
+      const snap = this.#snapshots.get(id);
+      if (snap !== undefined) {
+        snap.perceived = p.status;
+        snap.cause = p.cause;
+        snapshots.push(snap);
+      }
     }
-    return changes;
+    ev.incidents = this.incidents.update(snapshots, this.#snapshots, now, this.#priorities);
+    if (wanted === undefined) this.#checkAgents(now, ev.alerts);
+    return ev;
+  }
+
+  #tally(s: TrackedSystem, now: number): ProbeTally[] {
+    return s.probes.map((p) =>
+      tallyProbe(
+        {
+          interval: p.interval,
+          timeout: p.timeout,
+          agents: p.agents,
+          ...(p.retries === undefined ? {} : { retries: p.retries }),
+          results: this.#latest.vantagePoints(s.id, p.id),
+        },
+        now,
+        this.#suspects,
+      ),
+    );
+  }
+
+  #shareOf(tallies: readonly ProbeTally[]): { share: number; failing: number; fresh: number } {
+    let best = { share: 0, failing: 0, fresh: 0 };
+    for (const t of tallies) {
+      if (t.fresh === 0) continue;
+      const share = t.failing / t.fresh;
+      if (share > best.share || best.fresh === 0) best = { share, failing: t.failing, fresh: t.fresh };
+    }
+    return best;
+  }
+
+  #noteLonely(system: string, tallies: readonly ProbeTally[]): void {
+    const agents = [...new Set(tallies.flatMap((t) => t.lonely))];
+    const prev = this.#lonelyBySystem.get(system) ?? [];
+    if (agents.length === 0 && prev.length === 0) return;
+    for (const a of prev) if (!agents.includes(a)) this.#lonelyByAgent.get(a)?.delete(system);
+    for (const a of agents) {
+      let set = this.#lonelyByAgent.get(a);
+      if (set === undefined) this.#lonelyByAgent.set(a, (set = new Set()));
+      set.add(system);
+    }
+    if (agents.length === 0) this.#lonelyBySystem.delete(system);
+    else this.#lonelyBySystem.set(system, agents);
+  }
+
+  /**
+   * An agent is suspect when it alone sees at least two unrelated systems fail (neither depends on
+   * the other): its own network, not the systems, is the likelier cause. Returns whether the set
+   * of suspects changed.
+   */
+  #refreshSuspects(now: number, events: AlertEvent[]): boolean {
+    const next = new Set<string>();
+    for (const [agent, systems] of this.#lonelyByAgent) if (this.#hasUnrelated(systems)) next.add(agent);
+    for (const agent of next) {
+      const systems = [...(this.#lonelyByAgent.get(agent) ?? [])].sort();
+      this.alerts.raise({ key: alertKey('agent_suspect', agent), kind: 'agent_suspect', agent, since: now, systems }, events);
+    }
+    for (const agent of this.#suspects) if (!next.has(agent)) this.alerts.clear(alertKey('agent_suspect', agent), now, events);
+    const changed = next.size !== this.#suspects.size || [...next].some((a) => !this.#suspects.has(a));
+    this.#suspects = next;
+    return changed;
+  }
+
+  #hasUnrelated(systems: ReadonlySet<string>): boolean {
+    if (systems.size < 2) return false;
+    const list = [...systems];
+    for (let i = 0; i < list.length; i++)
+      for (let j = i + 1; j < list.length; j++) {
+        const a = list[i] ?? '';
+        const b = list[j] ?? '';
+        if (!this.#upstream.get(a)?.has(b) && !this.#upstream.get(b)?.has(a)) return true;
+      }
+    return false;
+  }
+
+  /** Steps the system's and its probes' slow rules; returns whether any fires. */
+  #stepSlow(s: TrackedSystem, tallies: readonly ProbeTally[], now: number, maintenance: boolean, events: AlertEvent[]): boolean {
+    let firing = false;
+    const step = (key: string, rule: SlowRule, durations: number[], probe?: string): void => {
+      let state = this.#slow.get(key) ?? { firing: false };
+      // No alert fires inside a service window, and none is pending when it ends.
+      state = maintenance ? { firing: false } : stepSlow(state, percentile(durations, rule.percentile), now, rule);
+      this.#slow.set(key, state);
+      if (!state.firing) {
+        this.alerts.clear(key, now, events);
+        return;
+      }
+      firing = true;
+      const alert: Alert = { key, kind: 'long_response_time', system: s.id, since: state.since ?? now, percentile: rule.percentile, threshold_ms: rule.slow };
+      if (probe !== undefined) alert.probe = probe;
+      if (state.value !== undefined) alert.value_ms = state.value;
+      this.alerts.raise(alert, events);
+    };
+    if (s.response_time !== undefined) step(alertKey('long_response_time', s.id), s.response_time, tallies.flatMap((t) => t.durations));
+    s.probes.forEach((p, i) => {
+      if (p.response_time !== undefined) step(alertKey('long_response_time', s.id, p.id), p.response_time, [...(tallies[i]?.durations ?? [])], p.id);
+    });
+    return firing;
+  }
+
+  /** Agent offline: no fresh result for longer than its slowest probe's freshness window. */
+  #checkAgents(now: number, events: AlertEvent[]): void {
+    for (const [agent, window] of this.#agentWindows) {
+      const key = alertKey('agent_offline', agent);
+      const newest = this.#latest.newest(agent);
+      const from = newest ?? this.#startedAt;
+      if (now - from > window) this.alerts.raise({ key, kind: 'agent_offline', agent, since: from + window, last_result: newest ?? null }, events);
+      else this.alerts.clear(key, now, events);
+    }
+    // Alerts about systems, probes or agents that a reload removed.
+    this.alerts.retain((a) => (a.kind === 'long_response_time' ? this.#slowKeys.has(a.key) : this.#agentWindows.has(a.agent ?? '')), now, events);
   }
 
   /** The systems given and every system that depends on them, directly or through others. */
@@ -131,7 +356,7 @@ export class StatusTracker {
     return out;
   }
 
-  #apply(id: string, d: Derived, now: number, changes: StatusChange[]): void {
+  #apply(id: string, d: { status: Status; own_status: Status; cause: string[] }, now: number, changes: StatusChange[]): void {
     let cur = this.#state.get(id);
     if (cur === undefined) {
       const r = this.#restored.get(id);

@@ -1,9 +1,17 @@
 // An in-memory Store: the reference behaviour for the shared suite and a fast store for tests.
 // It behaves as SQLite does, down to a closed store rejecting rather than throwing.
 import { VagtError } from '../../lib/errors.js';
+import type { AlertEvent } from '../status/alerts.js';
+import type { Incident, IncidentChange } from '../status/incidents.js';
 import {
   isNewer,
+  toIntervals,
   type AgentSeen,
+  type AlertQuery,
+  type IncidentQuery,
+  type IntervalQuery,
+  type StatusInterval,
+  type StoredAlert,
   type ResultQuery,
   type StatusChange,
   type StatusChangeQuery,
@@ -22,6 +30,8 @@ export class MemoryStore implements Store {
   #latest = new Map<string, StoredResult>();
   #changes: StatusChange[] = [];
   #agents = new Map<string, AgentSeen>();
+  #incidents = new Map<number, Incident>();
+  #alerts: StoredAlert[] = [];
 
   get open(): boolean {
     return this.#open;
@@ -108,6 +118,66 @@ export class MemoryStore implements Store {
       for (const c of this.#changes) last.set(key(c.system, c.view), c);
       return [...last.values()].map(copyChange);
     });
+  }
+
+  statusIntervals(q: IntervalQuery): Promise<StatusInterval[]> {
+    return this.#run(() => {
+      const mine = this.#changes.filter((c) => c.system === q.system && c.view === q.view).sort((a, b) => a.at - b.at);
+      // Stable sort keeps the order of record among equal times, as SQLite's id does.
+      let start = 0;
+      for (let i = 0; i < mine.length; i++) if ((mine[i]?.at ?? Infinity) <= q.from) start = i;
+      const inRange = mine.slice(start).filter((c, i) => (i === 0 && c.at <= q.from) || (c.at > q.from && (q.to === undefined || c.at < q.to)));
+      return toIntervals(inRange, q.from, q.to);
+    });
+  }
+
+  saveIncidents(changes: readonly IncidentChange[]): Promise<void> {
+    return this.#run(() => {
+      for (const { incident } of changes) this.#incidents.set(incident.id, structuredClone(incident));
+    });
+  }
+
+  incidents(q: IncidentQuery): Promise<Incident[]> {
+    return this.#run(() =>
+      [...this.#incidents.values()]
+        .filter(
+          (i) =>
+            (q.state === undefined || (q.state === 'open') === (i.resolved_at === null)) &&
+            (q.system === undefined || i.system === q.system || i.affected.includes(q.system)) &&
+            (q.from === undefined || i.resolved_at === null || i.resolved_at > q.from) &&
+            (q.to === undefined || i.started_at < q.to),
+        )
+        .sort((a, b) => b.started_at - a.started_at || b.id - a.id)
+        .slice(0, q.limit)
+        .map((i) => structuredClone(i)),
+    );
+  }
+
+  maxIncidentId(): Promise<number> {
+    return this.#run(() => Math.max(0, ...this.#incidents.keys()));
+  }
+
+  recordAlertEvents(events: readonly AlertEvent[]): Promise<void> {
+    return this.#run(() => {
+      for (const e of events) {
+        if (e.type === 'raised') this.#alerts.push({ ...structuredClone(e.alert), resolved_at: null });
+        else {
+          const open = this.#alerts.find((a) => a.key === e.alert.key && a.resolved_at === null);
+          if (open !== undefined) Object.assign(open, structuredClone(e.alert), { since: open.since, resolved_at: e.at });
+        }
+      }
+    });
+  }
+
+  alerts(q: AlertQuery): Promise<StoredAlert[]> {
+    return this.#run(() =>
+      this.#alerts
+        .map((a, i) => ({ a, i }))
+        .filter(({ a }) => (q.active === undefined || q.active === (a.resolved_at === null)) && (q.system === undefined || a.system === q.system))
+        .sort((x, y) => y.a.since - x.a.since || y.i - x.i)
+        .slice(0, q.limit)
+        .map(({ a }) => structuredClone(a)),
+    );
   }
 
   recordAgentsSeen(agents: readonly AgentSeen[]): Promise<void> {

@@ -2,6 +2,7 @@
 // a released one.
 import type Database from 'better-sqlite3';
 import { VagtError } from '../../lib/errors.js';
+import { EVENTS_MIGRATION } from './sqlite-events.js';
 
 const MIGRATIONS: readonly string[] = [
   // 1: results (phases as columns: cheaper to write than JSON and queryable for percentiles),
@@ -56,6 +57,8 @@ const MIGRATIONS: readonly string[] = [
     remote_address TEXT
   ) WITHOUT ROWID;
   `,
+  // 2: incidents with their updates, and alerts (sqlite-events.ts).
+  EVENTS_MIGRATION,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -7,11 +7,19 @@ import Database from 'better-sqlite3';
 import { VagtError, errorMessage } from '../../lib/errors.js';
 import type { Phase } from '../../protocol/messages.js';
 import type { Status, View } from '../status/types.js';
+import type { AlertEvent } from '../status/alerts.js';
+import type { Incident, IncidentChange } from '../status/incidents.js';
 import { migrate } from './sqlite-schema.js';
+import * as events from './sqlite-events.js';
 import {
   isNewer,
   type AgentSeen,
+  type AlertQuery,
+  type IncidentQuery,
+  type IntervalQuery,
   type ResultQuery,
+  type StatusInterval,
+  type StoredAlert,
   type StatusChange,
   type StatusChangeQuery,
   type Store,
@@ -273,6 +281,32 @@ export class SqliteStore implements Store {
           .all() as ChangeRow[]
       ).map(fromChangeRow),
     );
+  }
+
+  statusIntervals(q: IntervalQuery): Promise<StatusInterval[]> {
+    return this.#run(() => events.statusIntervals(this.#db, q));
+  }
+
+  saveIncidents(changes: readonly IncidentChange[]): Promise<void> {
+    if (changes.length === 0) return Promise.resolve();
+    return this.#run(() => events.saveIncidents(this.#db, changes));
+  }
+
+  incidents(q: IncidentQuery): Promise<Incident[]> {
+    return this.#run(() => events.queryIncidents(this.#db, q));
+  }
+
+  maxIncidentId(): Promise<number> {
+    return this.#run(() => events.maxIncidentId(this.#db));
+  }
+
+  recordAlertEvents(alertEvents: readonly AlertEvent[]): Promise<void> {
+    if (alertEvents.length === 0) return Promise.resolve();
+    return this.#run(() => events.recordAlertEvents(this.#db, alertEvents));
+  }
+
+  alerts(q: AlertQuery): Promise<StoredAlert[]> {
+    return this.#run(() => events.queryAlerts(this.#db, q));
   }
 
   recordAgentsSeen(agents: readonly AgentSeen[]): Promise<void> {

@@ -2,6 +2,8 @@
 // PostgreSQL store can be added later: every method is async for that reason, and both existing
 // stores pass one shared test suite (tests/collector/store-suite.ts), as gatus does.
 import type { ResultRecord } from '../../protocol/messages.js';
+import type { Alert, AlertEvent } from '../status/alerts.js';
+import type { Incident, IncidentChange } from '../status/incidents.js';
 import type { Status, View } from '../status/types.js';
 
 /** A result as stored: the wire record plus the agent that sent it and when it arrived (collector clock). */
@@ -38,6 +40,47 @@ export interface StatusChangeQuery {
   limit?: number;
 }
 
+/** A stretch of one status: the timeline that uptime and history are computed from. */
+export interface StatusInterval {
+  system: string;
+  view: View;
+  status: Status;
+  cause: string[];
+  /** Epoch ms; clipped to the query's `from`. */
+  from: number;
+  /** Epoch ms; null while it lasts. Clipped to the query's `to`. */
+  to: number | null;
+}
+
+export interface IntervalQuery {
+  system: string;
+  view: View;
+  from: number;
+  /** Default: open-ended. */
+  to?: number;
+}
+
+export interface IncidentQuery {
+  state?: 'open' | 'resolved';
+  system?: string;
+  /** Incidents that were open at some time in [from, to). */
+  from?: number;
+  to?: number;
+  limit: number;
+}
+
+/** An alert as stored: when it ended, if it has. */
+export interface StoredAlert extends Alert {
+  resolved_at: number | null;
+}
+
+export interface AlertQuery {
+  /** Only active (true) or only resolved (false) alerts. */
+  active?: boolean;
+  system?: string;
+  limit: number;
+}
+
 export interface AgentSeen {
   id: string;
   /** Epoch ms. */
@@ -67,6 +110,17 @@ export interface Store {
   statusChanges(q?: StatusChangeQuery): Promise<StatusChange[]>;
   /** The last change per (system, view), so `since` survives a restart. */
   latestStatuses(): Promise<StatusChange[]>;
+  /** The timeline of one system and view over [from, to): consecutive stretches of one status. */
+  statusIntervals(q: IntervalQuery): Promise<StatusInterval[]>;
+  /** Stores incidents as they open, change and resolve, with the updates they gained. */
+  saveIncidents(changes: readonly IncidentChange[]): Promise<void>;
+  /** Incidents with their updates, newest first. */
+  incidents(q: IncidentQuery): Promise<Incident[]>;
+  /** The highest incident id used, 0 for none: ids are never reused. */
+  maxIncidentId(): Promise<number>;
+  recordAlertEvents(events: readonly AlertEvent[]): Promise<void>;
+  /** Alerts newest first. */
+  alerts(q: AlertQuery): Promise<StoredAlert[]>;
   recordAgentsSeen(agents: readonly AgentSeen[]): Promise<void>;
   agents(): Promise<AgentSeen[]>;
   /** Deletes results with ts < before; returns how many. */
@@ -77,4 +131,20 @@ export interface Store {
 /** Orders two results of the same (system, probe, agent): later ts wins, then higher seq. */
 export function isNewer(a: { ts: number; seq: number }, b: { ts: number; seq: number }): boolean {
   return a.ts > b.ts || (a.ts === b.ts && a.seq > b.seq);
+}
+
+/** Turns changes (oldest first, the first one at or before `from`) into intervals clipped to [from, to). */
+export function toIntervals(changes: readonly StatusChange[], from: number, to?: number): StatusInterval[] {
+  const out: StatusInterval[] = [];
+  for (const c of changes) {
+    const last = out[out.length - 1];
+    // Repeated statuses (a restart records the status again) extend the stretch.
+    if (last !== undefined && last.status === c.status && last.cause.join() === c.cause.join()) continue;
+    const at = Math.max(c.at, from);
+    if (last !== undefined) last.to = at;
+    out.push({ system: c.system, view: c.view, status: c.status, cause: [...c.cause], from: at, to: null });
+  }
+  const tail = out[out.length - 1];
+  if (tail !== undefined && to !== undefined && (tail.to === null || tail.to > to)) tail.to = to;
+  return out.filter((i) => i.to === null || i.to > i.from);
 }

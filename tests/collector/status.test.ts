@@ -57,7 +57,7 @@ describe('deriveSystemStatus', () => {
     // b's stale success does not dilute a's fresh failure.
     const stale = { ...probe, results: [r({ agent: 'a', ok: false }), r({ agent: 'b', ts: T0 - 200_000 })] };
     expect(deriveSystemStatus([stale], T0).own_status).toBe('major_outage');
-    expect(deriveSystemStatus([half], T0 + 1000, 0.4).own_status).toBe('major_outage');
+    expect(deriveSystemStatus([half], T0 + 1000, { quorum: 0.4 }).own_status).toBe('major_outage');
   });
 
   it('counts a vantage point failing only after `retries` failures in a row, and passing after one success', () => {
@@ -103,14 +103,14 @@ describe('StatusTracker', () => {
 
   it('starts unknown, records the first status of both views, and tracks since', () => {
     const { clock, latest, tracker } = setup();
-    const first = tracker.evaluate();
+    const first = tracker.evaluate().changes;
     expect(first).toHaveLength(4);
     expect(first.every((c) => c.status === 'unknown' && c.at === T0)).toBe(true);
     expect(tracker.get('mitid')).toMatchObject({ status: 'unknown', since: T0 });
 
     clock.advance(5_000);
     latest.update(r({ ts: clock.now() }));
-    const changes = tracker.evaluate(['mitid']);
+    const changes = tracker.evaluate(['mitid']).changes;
     expect(changes).toEqual([
       { system: 'mitid', view: 'perceived', status: 'operational', cause: [], at: T0 + 5_000 },
       { system: 'mitid', view: 'own', status: 'operational', cause: [], at: T0 + 5_000 },
@@ -121,7 +121,7 @@ describe('StatusTracker', () => {
     // Still operational: no change, since stays.
     clock.advance(30_000);
     latest.update(r({ seq: 2, ts: clock.now() }));
-    expect(tracker.evaluate()).toEqual([]);
+    expect(tracker.evaluate().changes).toEqual([]);
     expect(tracker.get('mitid')?.since).toBe(T0 + 5_000);
     expect(tracker.updatedAt).toBe(T0 + 35_000);
   });
@@ -129,27 +129,27 @@ describe('StatusTracker', () => {
   it('turns major_outage on a failing result and back', () => {
     const { clock, latest, tracker } = setup();
     latest.update(r({ ts: T0 }));
-    tracker.evaluate();
+    tracker.evaluate().changes;
     clock.advance(1_000);
     latest.update(r({ seq: 2, ts: clock.now(), ok: false }));
-    expect(tracker.evaluate(['mitid']).map((c) => c.status)).toEqual(['major_outage', 'major_outage']);
+    expect(tracker.evaluate(['mitid']).changes.map((c) => c.status)).toEqual(['major_outage', 'major_outage']);
     expect(tracker.get('mitid')).toMatchObject({ status: 'major_outage', since: T0 + 1_000 });
     clock.advance(1_000);
     latest.update(r({ seq: 3, ts: clock.now() }));
-    tracker.evaluate(['mitid']);
+    tracker.evaluate(['mitid']).changes;
     expect(tracker.get('mitid')).toMatchObject({ status: 'operational', since: T0 + 2_000 });
   });
 
   it('turns unknown when results go stale', () => {
     const { clock, latest, tracker } = setup();
     latest.update(r({ ts: T0 }));
-    tracker.evaluate();
+    tracker.evaluate().changes;
     expect(tracker.get('mitid')?.status).toBe('operational');
     clock.advance(90_000);
-    tracker.evaluate();
+    tracker.evaluate().changes;
     expect(tracker.get('mitid')?.status).toBe('operational');
     clock.advance(1);
-    const changes = tracker.evaluate();
+    const changes = tracker.evaluate().changes;
     expect(changes.map((c) => [c.system, c.status])).toEqual([
       ['mitid', 'unknown'],
       ['mitid', 'unknown'],
@@ -165,7 +165,7 @@ describe('StatusTracker', () => {
       { system: 'mitid', view: 'own', status: 'operational', cause: [], at: T0 - 3_600_000 },
       { system: 'virk', view: 'perceived', status: 'operational', cause: [], at: T0 - 3_600_000 },
     ]);
-    const changes = tracker.evaluate();
+    const changes = tracker.evaluate().changes;
     // mitid still operational: no change; virk has no fresh results: unknown from now.
     expect(changes.map((c) => `${c.system}/${c.view}/${c.status}`)).toEqual(['virk/perceived/unknown', 'virk/own/unknown']);
     expect(tracker.get('mitid')?.since).toBe(T0 - 3_600_000);
@@ -174,7 +174,7 @@ describe('StatusTracker', () => {
 
   it('drops systems that are no longer tracked', () => {
     const { tracker } = setup();
-    tracker.evaluate();
+    tracker.evaluate().changes;
     tracker.setSystems([{ id: 'virk', probes: [] }]);
     expect(tracker.get('mitid')).toBeUndefined();
     expect(tracker.get('virk')).toBeDefined();
@@ -235,9 +235,33 @@ describe('derivePerceived', () => {
     const both = new Map<string, Record<string, Impact>>([['portal', { a: 'critical', b: 'critical' }]]);
     const p = derivePerceived(new Map<string, Status>([['portal', 'unknown'], ['a', 'major_outage'], ['b', 'major_outage']]), both);
     expect(p.get('portal')).toEqual({ status: 'major_outage', cause: ['a', 'b'] });
-    // Unknown and maintenance say nothing about an outage: they do not spread.
-    const q = derivePerceived(new Map<string, Status>([['portal', 'operational'], ['a', 'unknown'], ['b', 'under_maintenance']]), both);
+    // Unknown says nothing about an outage: it does not spread.
+    const q = derivePerceived(new Map<string, Status>([['portal', 'operational'], ['a', 'unknown'], ['b', 'operational']]), both);
     expect(q.get('portal')).toEqual({ status: 'operational', cause: [] });
+  });
+
+  it('passes a critical dependency\'s service window on, with the window as cause, but not through high or low', () => {
+    const deps = new Map<string, Record<string, Impact>>([
+      ['portal', { a: 'critical' }],
+      ['shop', { a: 'high' }],
+      ['blog', { a: 'low' }],
+      ['app', { portal: 'critical' }],
+    ]);
+    const own = (o: Record<string, Status>): Map<string, Status> =>
+      new Map<string, Status>(Object.entries({ a: 'under_maintenance', portal: 'operational', shop: 'operational', blog: 'operational', app: 'operational', ...o }));
+    const p = derivePerceived(own({}), deps);
+    expect(p.get('portal')).toEqual({ status: 'under_maintenance', cause: ['a'] });
+    expect(p.get('app')).toEqual({ status: 'under_maintenance', cause: ['a'] });
+    expect(p.get('shop')).toEqual({ status: 'operational', cause: [] });
+    expect(p.get('blog')).toEqual({ status: 'operational', cause: [] });
+    // The window explains the dependant's own failure too: no outage of its own is blamed.
+    expect(derivePerceived(own({ portal: 'major_outage' }), deps).get('portal')).toEqual({ status: 'under_maintenance', cause: ['a'] });
+    // An outage elsewhere is worse news than a window, and a system in its own window stays in it.
+    const both = new Map<string, Record<string, Impact>>([['portal', { a: 'critical', b: 'critical' }]]);
+    const q = derivePerceived(new Map<string, Status>([['portal', 'operational'], ['a', 'under_maintenance'], ['b', 'major_outage']]), both);
+    expect(q.get('portal')).toEqual({ status: 'major_outage', cause: ['b'] });
+    const r = derivePerceived(new Map<string, Status>([['portal', 'under_maintenance'], ['a', 'major_outage'], ['b', 'operational']]), both);
+    expect(r.get('portal')).toEqual({ status: 'under_maintenance', cause: [] });
   });
 
   it('cuts a cycle instead of looping (config load refuses them)', () => {
@@ -258,11 +282,11 @@ describe('StatusTracker with dependencies', () => {
     ]);
     latest.update(r({ system: 'mitid', ts: T0 }));
     latest.update(r({ system: 'nemlog-in', ts: T0 }));
-    tracker.evaluate();
+    tracker.evaluate().changes;
     clock.advance(1_000);
     latest.update(r({ system: 'mitid', seq: 2, ts: clock.now(), ok: false }));
     // Only MitID's results changed, yet NemLog-in's perceived status follows.
-    expect(tracker.evaluate(['mitid'])).toEqual([
+    expect(tracker.evaluate(['mitid']).changes).toEqual([
       { system: 'mitid', view: 'perceived', status: 'major_outage', cause: [], at: T0 + 1_000 },
       { system: 'mitid', view: 'own', status: 'major_outage', cause: [], at: T0 + 1_000 },
       { system: 'nemlog-in', view: 'perceived', status: 'major_outage', cause: ['mitid'], at: T0 + 1_000 },
@@ -283,10 +307,10 @@ describe('StatusTracker updates', () => {
       { id: 'virk', probes: [{ id: 'front', ...probe }] },
     ]);
     for (const system of ['mitid', 'nemlog-in', 'borger-dk', 'virk']) latest.update(r({ system, ts: T0 }));
-    tracker.evaluate();
+    tracker.evaluate().changes;
     clock.advance(1_000);
     latest.update(r({ system: 'mitid', seq: 2, ts: clock.now(), ok: false }));
-    const changes = tracker.evaluate(['mitid']);
+    const changes = tracker.evaluate(['mitid']).changes;
     expect(changes.map((c) => `${c.system}/${c.view}/${c.status}/${c.cause.join(',')}`)).toEqual([
       'mitid/perceived/major_outage/',
       'mitid/own/major_outage/',
@@ -297,7 +321,7 @@ describe('StatusTracker updates', () => {
     // Back: the chain follows again.
     clock.advance(1_000);
     latest.update(r({ system: 'mitid', seq: 3, ts: clock.now() }));
-    expect(tracker.evaluate(['mitid']).filter((c) => c.view === 'perceived').map((c) => `${c.system}:${c.status}`)).toEqual([
+    expect(tracker.evaluate(['mitid']).changes.filter((c) => c.view === 'perceived').map((c) => `${c.system}:${c.status}`)).toEqual([
       'mitid:operational',
       'nemlog-in:operational',
       'borger-dk:operational',

@@ -103,7 +103,7 @@ describe('defaults', () => {
     for (const text of ['', '# only a comment\n']) {
       const c = ok(loadConfigText(text));
       expect(c.collector).toEqual({ listen: '127.0.0.1:9400', data_dir: './data', timezone: 'Europe/Copenhagen', retention: 30 * 86_400_000 });
-      expect(c.defaults).toEqual({ interval: 60_000, timeout: 10_000, retries: 1 });
+      expect(c.defaults).toEqual({ interval: 60_000, timeout: 10_000, retries: 1, quorum: 50, priorities: { critical: 20, high: 5 } });
       expect(c.systems).toEqual([]);
       expect(c.agents).toEqual([]);
     }
@@ -111,7 +111,7 @@ describe('defaults', () => {
 
   it('fills probe and system defaults and turns durations into milliseconds', () => {
     const c = ok(loadConfigText('defaults: { interval: 1m30s }\n' + oneProbe('        timeout: 500ms\n')));
-    expect(c.defaults).toEqual({ interval: 90_000, timeout: 10_000, retries: 1 });
+    expect(c.defaults).toEqual({ interval: 90_000, timeout: 10_000, retries: 1, quorum: 50, priorities: { critical: 20, high: 5 } });
     const sys = c.systems[0]!;
     expect(sys.depends_on).toEqual({});
     const probe = sys.probes[0]!;

@@ -1,0 +1,219 @@
+// What the status engine records besides results, in SQLite: incidents with their updates,
+// alerts, and the status timeline read back as intervals. Kept apart from sqlite.ts, whose hot
+// path is ingest.
+import type Database from 'better-sqlite3';
+import type { Alert, AlertEvent, AlertKind } from '../status/alerts.js';
+import type { Incident, IncidentChange, IncidentUpdate, IncidentUpdateKind, Priority } from '../status/incidents.js';
+import type { Status, View } from '../status/types.js';
+import { toIntervals, type AlertQuery, type IncidentQuery, type IntervalQuery, type StatusChange, type StatusInterval, type StoredAlert } from './types.js';
+
+/** Migration: incidents, their updates, alerts. */
+export const EVENTS_MIGRATION = `
+  CREATE TABLE incidents (
+    id INTEGER PRIMARY KEY,
+    system TEXT NOT NULL,
+    status TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    peak_priority INTEGER NOT NULL,
+    affected TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    resolved_at INTEGER
+  );
+  CREATE INDEX incidents_started_at ON incidents (started_at);
+  CREATE INDEX incidents_open ON incidents (resolved_at) WHERE resolved_at IS NULL;
+  CREATE TABLE incident_updates (
+    id INTEGER PRIMARY KEY,
+    incident INTEGER NOT NULL REFERENCES incidents (id),
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    status TEXT NOT NULL,
+    priority INTEGER NOT NULL,
+    affected TEXT NOT NULL,
+    message TEXT NOT NULL
+  );
+  CREATE INDEX incident_updates_incident ON incident_updates (incident, id);
+  CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    system TEXT,
+    probe TEXT,
+    agent TEXT,
+    started_at INTEGER NOT NULL,
+    resolved_at INTEGER,
+    detail TEXT NOT NULL
+  );
+  CREATE INDEX alerts_key_open ON alerts (key) WHERE resolved_at IS NULL;
+  CREATE INDEX alerts_started_at ON alerts (started_at);
+`;
+
+interface IncidentRow {
+  id: number;
+  system: string;
+  status: string;
+  priority: number;
+  peak_priority: number;
+  affected: string;
+  started_at: number;
+  resolved_at: number | null;
+}
+
+interface UpdateRow {
+  incident: number;
+  at: number;
+  kind: string;
+  status: string;
+  priority: number;
+  affected: string;
+  message: string;
+}
+
+interface AlertRow {
+  key: string;
+  kind: string;
+  system: string | null;
+  probe: string | null;
+  agent: string | null;
+  started_at: number;
+  resolved_at: number | null;
+  detail: string;
+}
+
+export function saveIncidents(db: Database.Database, changes: readonly IncidentChange[]): void {
+  const upsert = db.prepare(
+    `INSERT INTO incidents (id, system, status, priority, peak_priority, affected, started_at, resolved_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET status = excluded.status, priority = excluded.priority,
+       peak_priority = excluded.peak_priority, affected = excluded.affected, resolved_at = excluded.resolved_at`,
+  );
+  const add = db.prepare('INSERT INTO incident_updates (incident, at, kind, status, priority, affected, message) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  db.transaction(() => {
+    for (const { incident: i, added } of changes) {
+      upsert.run(i.id, i.system, i.status, i.priority, i.peak_priority, JSON.stringify(i.affected), i.started_at, i.resolved_at);
+      for (const u of added) add.run(i.id, u.at, u.kind, u.status, u.priority, JSON.stringify(u.affected), u.message);
+    }
+  })();
+}
+
+export function queryIncidents(db: Database.Database, q: IncidentQuery): Incident[] {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  if (q.state === 'open') where.push('resolved_at IS NULL');
+  if (q.state === 'resolved') where.push('resolved_at IS NOT NULL');
+  if (q.system !== undefined) {
+    where.push('(system = ? OR EXISTS (SELECT 1 FROM json_each(affected) WHERE value = ?))');
+    params.push(q.system, q.system);
+  }
+  if (q.from !== undefined) {
+    where.push('(resolved_at IS NULL OR resolved_at > ?)');
+    params.push(q.from);
+  }
+  if (q.to !== undefined) {
+    where.push('started_at < ?');
+    params.push(q.to);
+  }
+  params.push(q.limit);
+  const rows = db
+    .prepare(`SELECT * FROM incidents ${where.length > 0 ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY started_at DESC, id DESC LIMIT ?`)
+    .all(...params) as IncidentRow[];
+  if (rows.length === 0) return [];
+  const updates = new Map<number, IncidentUpdate[]>();
+  const ids = rows.map((r) => r.id);
+  const urows = db
+    .prepare(`SELECT incident, at, kind, status, priority, affected, message FROM incident_updates WHERE incident IN (${ids.map(() => '?').join(',')}) ORDER BY id`)
+    .all(...ids) as UpdateRow[];
+  for (const u of urows) {
+    const list = updates.get(u.incident) ?? [];
+    list.push({
+      at: u.at,
+      kind: u.kind as IncidentUpdateKind,
+      status: u.status as Status,
+      priority: u.priority as Priority,
+      affected: JSON.parse(u.affected) as string[],
+      message: u.message,
+    });
+    updates.set(u.incident, list);
+  }
+  return rows.map((r) => ({
+    id: r.id,
+    system: r.system,
+    status: r.status as Status,
+    priority: r.priority as Priority,
+    peak_priority: r.peak_priority as Priority,
+    affected: JSON.parse(r.affected) as string[],
+    started_at: r.started_at,
+    resolved_at: r.resolved_at,
+    updates: updates.get(r.id) ?? [],
+  }));
+}
+
+export function maxIncidentId(db: Database.Database): number {
+  return (db.prepare('SELECT MAX(id) AS id FROM incidents').get() as { id: number | null }).id ?? 0;
+}
+
+/** The figures of an alert that have no column of their own. */
+function detailOf(a: Alert): string {
+  const { key: _k, kind: _t, system: _s, probe: _p, agent: _a, since: _since, ...rest } = a;
+  return JSON.stringify(rest);
+}
+
+export function recordAlertEvents(db: Database.Database, events: readonly AlertEvent[]): void {
+  const open = db.prepare('INSERT INTO alerts (key, kind, system, probe, agent, started_at, resolved_at, detail) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)');
+  const close = db.prepare('UPDATE alerts SET resolved_at = ?, detail = ? WHERE key = ? AND resolved_at IS NULL');
+  db.transaction(() => {
+    for (const e of events) {
+      const a = e.alert;
+      if (e.type === 'raised') open.run(a.key, a.kind, a.system ?? null, a.probe ?? null, a.agent ?? null, a.since, detailOf(a));
+      else close.run(e.at, detailOf(a), a.key);
+    }
+  })();
+}
+
+export function queryAlerts(db: Database.Database, q: AlertQuery): StoredAlert[] {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  if (q.active === true) where.push('resolved_at IS NULL');
+  if (q.active === false) where.push('resolved_at IS NOT NULL');
+  if (q.system !== undefined) {
+    where.push('system = ?');
+    params.push(q.system);
+  }
+  params.push(q.limit);
+  const rows = db
+    .prepare(`SELECT key, kind, system, probe, agent, started_at, resolved_at, detail FROM alerts ${where.length > 0 ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY started_at DESC, id DESC LIMIT ?`)
+    .all(...params) as AlertRow[];
+  return rows.map((r) => {
+    const a: StoredAlert = { ...(JSON.parse(r.detail) as Partial<Alert>), key: r.key, kind: r.kind as AlertKind, since: r.started_at, resolved_at: r.resolved_at };
+    if (r.system !== null) a.system = r.system;
+    if (r.probe !== null) a.probe = r.probe;
+    if (r.agent !== null) a.agent = r.agent;
+    return a;
+  });
+}
+
+interface ChangeRow {
+  system: string;
+  view: string;
+  status: string;
+  cause: string;
+  at: number;
+}
+
+export function statusIntervals(db: Database.Database, q: IntervalQuery): StatusInterval[] {
+  const cols = 'system, view, status, cause, at';
+  // The stretch in force at `from` started with the last change at or before it.
+  const before = db
+    .prepare(`SELECT ${cols} FROM status_changes WHERE system = ? AND view = ? AND at <= ? ORDER BY at DESC, id DESC LIMIT 1`)
+    .all(q.system, q.view, q.from) as ChangeRow[];
+  const after = db
+    .prepare(`SELECT ${cols} FROM status_changes WHERE system = ? AND view = ? AND at > ? AND at < ? ORDER BY at, id`)
+    .all(q.system, q.view, q.from, q.to ?? Number.MAX_SAFE_INTEGER) as ChangeRow[];
+  const changes: StatusChange[] = [...before, ...after].map((r) => ({
+    system: r.system,
+    view: r.view as View,
+    status: r.status as Status,
+    cause: JSON.parse(r.cause) as string[],
+    at: r.at,
+  }));
+  return toIntervals(changes, q.from, q.to);
+}
