@@ -25,6 +25,9 @@ export function agentsRoutes(router: Router, ctx: CollectorContext): void {
         remote_address: c?.remote_address ?? s?.remote_address ?? null,
         connected_since: iso(c?.connected_at),
         revision: a?.revision ?? null,
+        // Data, not the socket: an agent may be connected and still send nothing fresh.
+        offline: ctx.tracker.alerts.get(`agent_offline:${id}`) !== undefined,
+        suspect: ctx.tracker.isSuspect(id),
         probes: (a?.probes ?? []).map((p) => `${p.system}/${p.id}`),
       };
     });

@@ -5,6 +5,8 @@ import { portalRoutes } from '../portal/page.js';
 import type { Router } from '../server.js';
 import { adminRoutes } from './admin.js';
 import { agentsRoutes } from './agents.js';
+import { alertsRoutes } from './alerts.js';
+import { incidentsRoutes } from './incidents.js';
 import { resultsRoutes } from './results.js';
 import { statusRoutes } from './status.js';
 
@@ -26,6 +28,8 @@ export function registerRoutes(router: Router, ctx: CollectorContext): void {
   statusRoutes(router, ctx);
   resultsRoutes(router, ctx);
   agentsRoutes(router, ctx);
+  alertsRoutes(router, ctx);
+  incidentsRoutes(router, ctx);
   adminRoutes(router, ctx);
   portalRoutes(router, ctx);
 }

@@ -142,6 +142,7 @@ export class MemoryStore implements Store {
       [...this.#incidents.values()]
         .filter(
           (i) =>
+            (q.id === undefined || i.id === q.id) &&
             (q.state === undefined || (q.state === 'open') === (i.resolved_at === null)) &&
             (q.system === undefined || i.system === q.system || i.affected.includes(q.system)) &&
             (q.from === undefined || i.resolved_at === null || i.resolved_at > q.from) &&

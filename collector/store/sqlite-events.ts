@@ -98,6 +98,10 @@ export function saveIncidents(db: Database.Database, changes: readonly IncidentC
 export function queryIncidents(db: Database.Database, q: IncidentQuery): Incident[] {
   const where: string[] = [];
   const params: (string | number)[] = [];
+  if (q.id !== undefined) {
+    where.push('id = ?');
+    params.push(q.id);
+  }
   if (q.state === 'open') where.push('resolved_at IS NULL');
   if (q.state === 'resolved') where.push('resolved_at IS NOT NULL');
   if (q.system !== undefined) {

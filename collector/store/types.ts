@@ -61,6 +61,7 @@ export interface IntervalQuery {
 }
 
 export interface IncidentQuery {
+  id?: number;
   state?: 'open' | 'resolved';
   system?: string;
   /** Incidents that were open at some time in [from, to). */
