@@ -1,6 +1,9 @@
 // One behavioural suite for every Store, as gatus does: the memory and SQLite stores run it today,
 // a PostgreSQL store will run it tomorrow.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Alert } from '../../collector/status/alerts.js';
+import type { Incident, IncidentUpdate } from '../../collector/status/incidents.js';
+import type { Status } from '../../collector/status/types.js';
 import type { Store, StoredResult } from '../../collector/store/types.js';
 
 export interface StoreHarness {
@@ -181,6 +184,79 @@ export function storeSuite(name: string, makeHarness: () => StoreHarness): void 
       expect(await store.latestResults()).toHaveLength(1);
     });
 
+    it('reads the status timeline back as intervals clipped to the range', async () => {
+      const ch = (status: Status, at: number, cause: string[] = []) => ({ system: 'borger-dk', view: 'perceived' as const, status, cause, at });
+      await store.recordStatusChanges([
+        ch('unknown', T0),
+        ch('operational', T0 + 1_000),
+        ch('major_outage', T0 + 5_000, ['mitid']),
+        ch('major_outage', T0 + 6_000, ['mitid']), // recorded again after a restart: one stretch
+        ch('operational', T0 + 9_000),
+        { system: 'borger-dk', view: 'own', status: 'operational', cause: [], at: T0 + 1_000 },
+        { system: 'virk', view: 'perceived', status: 'major_outage', cause: [], at: T0 + 2_000 },
+      ]);
+      expect(await store.statusIntervals({ system: 'borger-dk', view: 'perceived', from: T0 + 2_000, to: T0 + 10_000 })).toEqual([
+        { system: 'borger-dk', view: 'perceived', status: 'operational', cause: [], from: T0 + 2_000, to: T0 + 5_000 },
+        { system: 'borger-dk', view: 'perceived', status: 'major_outage', cause: ['mitid'], from: T0 + 5_000, to: T0 + 9_000 },
+        { system: 'borger-dk', view: 'perceived', status: 'operational', cause: [], from: T0 + 9_000, to: T0 + 10_000 },
+      ]);
+      const open = await store.statusIntervals({ system: 'borger-dk', view: 'perceived', from: T0 + 7_000 });
+      expect(open.map((i) => [i.status, i.from - T0, i.to === null ? null : i.to - T0])).toEqual([
+        ['major_outage', 7_000, 9_000],
+        ['operational', 9_000, null],
+      ]);
+      expect(await store.statusIntervals({ system: 'borger-dk', view: 'own', from: T0 - 5_000, to: T0 })).toEqual([]);
+      expect(await store.statusIntervals({ system: 'nobody', view: 'own', from: T0 })).toEqual([]);
+    });
+
+    it('stores incidents with their updates, open and resolved, newest first', async () => {
+      const opened: IncidentUpdate = { at: T0, kind: 'opened', status: 'partial_outage', priority: 2, affected: ['mitid', 'nemlog-in'], message: 'opened' };
+      const inc: Incident = {
+        id: 1,
+        system: 'mitid',
+        status: 'partial_outage',
+        priority: 2,
+        peak_priority: 2,
+        affected: ['mitid', 'nemlog-in'],
+        started_at: T0,
+        resolved_at: null,
+        updates: [opened],
+      };
+      await store.saveIncidents([{ incident: inc, added: [opened] }]);
+      const resolved: IncidentUpdate = { at: T0 + 60_000, kind: 'resolved', status: 'operational', priority: 2, affected: [], message: 'back' };
+      const done = { ...inc, resolved_at: T0 + 60_000, updates: [opened, resolved] };
+      await store.saveIncidents([{ incident: done, added: [resolved] }]);
+      const other: Incident = { ...inc, id: 2, system: 'virk', affected: ['virk'], started_at: T0 + 120_000, updates: [{ ...opened, at: T0 + 120_000, affected: ['virk'] }] };
+      await store.saveIncidents([{ incident: other, added: other.updates }]);
+
+      expect(await store.incidents({ limit: 10 })).toEqual([other, done]);
+      expect(await store.incidents({ state: 'open', limit: 10 })).toEqual([other]);
+      expect(await store.incidents({ state: 'resolved', limit: 10 })).toEqual([done]);
+      expect((await store.incidents({ system: 'nemlog-in', limit: 10 })).map((i) => i.id)).toEqual([1]);
+      expect((await store.incidents({ from: T0 + 61_000, limit: 10 })).map((i) => i.id)).toEqual([2]);
+      expect((await store.incidents({ to: T0 + 1, limit: 10 })).map((i) => i.id)).toEqual([1]);
+      expect((await store.incidents({ id: 2, limit: 1 })).map((i) => i.id)).toEqual([2]);
+      expect(await store.incidents({ limit: 1 })).toHaveLength(1);
+      expect(await store.maxIncidentId()).toBe(2);
+    });
+
+    it('stores alerts as they fire and resolve', async () => {
+      const slow: Alert = { key: 'long_response_time:nemlog-in', kind: 'long_response_time', system: 'nemlog-in', since: T0, value_ms: 2500, percentile: 95, threshold_ms: 2000 };
+      const offline: Alert = { key: 'agent_offline:kbh-1', kind: 'agent_offline', agent: 'kbh-1', since: T0 + 1_000, last_result: T0 - 5_000 };
+      await store.recordAlertEvents([
+        { type: 'raised', alert: slow, at: T0 },
+        { type: 'raised', alert: offline, at: T0 + 1_000 },
+      ]);
+      await store.recordAlertEvents([{ type: 'resolved', alert: { ...slow, value_ms: 1500 }, at: T0 + 9_000 }]);
+      expect(await store.alerts({ active: true, limit: 10 })).toEqual([{ ...offline, resolved_at: null }]);
+      expect(await store.alerts({ active: false, limit: 10 })).toEqual([{ ...slow, value_ms: 1500, resolved_at: T0 + 9_000 }]);
+      expect((await store.alerts({ limit: 10 })).map((a) => a.key)).toEqual(['agent_offline:kbh-1', 'long_response_time:nemlog-in']);
+      expect((await store.alerts({ system: 'nemlog-in', limit: 10 })).map((a) => a.key)).toEqual(['long_response_time:nemlog-in']);
+      // The same condition again is a new alert.
+      await store.recordAlertEvents([{ type: 'raised', alert: { ...slow, since: T0 + 20_000 }, at: T0 + 20_000 }]);
+      expect(await store.alerts({ system: 'nemlog-in', limit: 10 })).toHaveLength(2);
+    });
+
     it('persists everything across close and reopen, and stays idempotent on (agent, seq)', async (ctx) => {
       if (h.reopen === undefined) {
         ctx.skip();
@@ -189,7 +265,17 @@ export function storeSuite(name: string, makeHarness: () => StoreHarness): void 
       await store.insertResults([result({ seq: 1 }), result({ seq: 2, ts: T0 + 1000, ok: false })]);
       await store.recordStatusChanges([{ system: 'mitid', view: 'own', status: 'major_outage', cause: [], at: T0 + 1000 }]);
       await store.recordAgentsSeen([{ id: 'kbh-1', last_seen: T0, version: '0.1.0', remote_address: '127.0.0.1' }]);
+      const u: IncidentUpdate = { at: T0, kind: 'opened', status: 'major_outage', priority: 1, affected: ['mitid'], message: 'm' };
+      await store.saveIncidents([
+        { incident: { id: 4, system: 'mitid', status: 'major_outage', priority: 1, peak_priority: 1, affected: ['mitid'], started_at: T0, resolved_at: null, updates: [u] }, added: [u] },
+      ]);
+      await store.recordAlertEvents([{ type: 'raised', at: T0, alert: { key: 'agent_offline:x', kind: 'agent_offline', agent: 'x', since: T0, last_result: null } }]);
       store = await h.reopen(store);
+      expect(await store.incidents({ state: 'open', limit: 10 })).toHaveLength(1);
+      expect(await store.maxIncidentId()).toBe(4);
+      expect(await store.alerts({ active: true, limit: 10 })).toEqual([
+        { key: 'agent_offline:x', kind: 'agent_offline', agent: 'x', since: T0, last_result: null, resolved_at: null },
+      ]);
       expect(store.open).toBe(true);
       expect(await store.queryResults({ limit: 10 })).toHaveLength(2);
       expect(await store.latestResults()).toEqual([result({ seq: 2, ts: T0 + 1000, ok: false })]);

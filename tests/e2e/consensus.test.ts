@@ -18,6 +18,8 @@ const log = pino({ level: 'silent' });
 
 /** Agents for which MitID currently fails. */
 const failingFor = new Set<string>();
+/** Whether Skat answers slowly (for every agent). */
+let skatSlow = false;
 let target: Server;
 let collector: Collector;
 const agents: Agent[] = [];
@@ -47,6 +49,7 @@ beforeAll(async () => {
   target = createServer((req, res) => {
     const agent = /\(\+agent=([^)]+)\)/.exec(req.headers['user-agent'] ?? '')?.[1] ?? '';
     if (req.url === '/mitid' && failingFor.has(agent)) res.writeHead(503).end('Ikke tilgængelig');
+    else if (req.url === '/skat' && skatSlow) setTimeout(() => res.writeHead(200).end('OK'), 120);
     else res.writeHead(200).end('OK');
   });
   await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
@@ -57,6 +60,12 @@ beforeAll(async () => {
     systems: [
       { id: 'mitid', name: 'MitID', probes: [{ id: 'front', type: 'http', url: `${base}/mitid` }] },
       { id: 'nemlog-in', name: 'NemLog-in', depends_on: { mitid: 'critical' }, probes: [{ id: 'front', type: 'http', url: `${base}/nemlog-in` }] },
+      {
+        id: 'skat',
+        name: 'Skat',
+        response_time: { slow: '60ms', for: '400ms' },
+        probes: [{ id: 'front', type: 'http', url: `${base}/skat`, timeout: '190ms' }],
+      },
     ],
   });
   collector = await startCollector({ config, listen: '127.0.0.1:0', dataDir: dir, logger: log });
@@ -88,8 +97,41 @@ describe('consensus across three agents', () => {
     expect(metrics).toMatch(/vagt_system_status\{system="nemlog-in",view="perceived",status="major_outage"\} 1/);
     expect(metrics).toMatch(/vagt_system_status\{system="nemlog-in",view="own",status="operational"\} 1/);
 
+    // One incident, for the root, with the dependant among the affected; priority 1 (3 of 3).
+    const open = (await (await fetch(`${collector.url}/api/v1/incidents?state=open`)).json()) as { incidents: Record<string, unknown>[] };
+    expect(open.incidents).toHaveLength(1);
+    expect(open.incidents[0]).toMatchObject({ system: 'mitid', state: 'open', priority: 1, peak_priority: 1, affected: ['mitid', 'nemlog-in'] });
+
     failingFor.clear();
     await until('mitid', { status: 'operational' });
     await until('nemlog-in', { status: 'operational', cause: [] });
+    await expect.poll(async () => ((await (await fetch(`${collector.url}/api/v1/incidents?state=resolved`)).json()) as { incidents: unknown[] }).incidents.length).toBe(1);
+    const all = (await (await fetch(`${collector.url}/api/v1/incidents`)).json()) as { incidents: { state: string; updates: { kind: string }[] }[] };
+    expect(all.incidents.map((i) => [i.state, i.updates[0]?.kind, i.updates.at(-1)?.kind])).toEqual([['resolved', 'opened', 'resolved']]);
+  });
+
+  it('raises a long-response-time alert for a slow system, shows it degraded, and clears it', async () => {
+    await until('skat', { status: 'operational' });
+    const alerts = async (): Promise<{ key: string; value_ms: number }[]> =>
+      ((await (await fetch(`${collector.url}/api/v1/alerts`)).json()) as { alerts: { key: string; value_ms: number }[] }).alerts;
+    const metric = async (): Promise<string | undefined> =>
+      /vagt_alert_active\{alert="long_response_time",system="skat"\} (\d)/.exec(await (await fetch(`${collector.url}/metrics`)).text())?.[1];
+    expect(await metric()).toBe('0');
+
+    skatSlow = true;
+    await until('skat', { status: 'degraded_performance', own_status: 'degraded_performance' });
+    const firing = await alerts();
+    expect(firing.map((a) => a.key)).toContain('long_response_time:skat');
+    expect(firing.find((a) => a.key === 'long_response_time:skat')?.value_ms).toBeGreaterThan(60);
+    // The gauge is read from the same state as the API: it follows at once.
+    expect(await metric()).toBe('1');
+
+    skatSlow = false;
+    await until('skat', { status: 'operational' });
+    expect((await alerts()).map((a) => a.key)).not.toContain('long_response_time:skat');
+    expect(await metric()).toBe('0');
+    const resolved = async (): Promise<string[]> =>
+      ((await (await fetch(`${collector.url}/api/v1/alerts?state=resolved`)).json()) as { alerts: { key: string }[] }).alerts.map((a) => a.key);
+    await expect.poll(resolved).toContain('long_response_time:skat');
   });
 });
