@@ -34,7 +34,8 @@ export function statusRoutes(router: Router, ctx: CollectorContext): void {
     const to = timeParam(q, 'to') ?? now;
     const from = timeParam(q, 'from') ?? to - DAY;
     if (from >= to) throw badParameter('from', 'is not before "to"');
-    const intervals = await ctx.store.statusIntervals({ system: id, view, from, to: Math.min(to, now) });
+    // A range reaching now leaves the current stretch open (to: null).
+    const intervals = await ctx.store.statusIntervals({ system: id, view, from, ...(to < now ? { to } : {}) });
     sendJson(res, 200, {
       system: id,
       view,

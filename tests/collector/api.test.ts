@@ -157,6 +157,74 @@ describe('routing', () => {
   });
 });
 
+describe('incidents, alerts, history and dependencies', () => {
+  const json = async (path: string): Promise<{ status: number; body: Record<string, unknown> & { error?: { code: string; message: string } } }> => {
+    const r = await fetch(`${base}${path}`);
+    return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+  };
+
+  it('lists the incident MitID opened, with Virk affected, and gives it by id', async () => {
+    const r = await json('/api/v1/incidents');
+    expect(r.status).toBe(200);
+    const incidents = r.body.incidents as Record<string, unknown>[];
+    expect(incidents).toHaveLength(1);
+    expect(incidents[0]).toMatchObject({
+      id: 1,
+      state: 'open',
+      system: 'mitid',
+      cause: ['mitid'],
+      affected: ['mitid', 'virk'],
+      status: 'major_outage',
+      priority: 1,
+      resolved_at: null,
+    });
+    expect((incidents[0]!.updates as { kind: string; message: string }[])[0]).toMatchObject({
+      kind: 'opened',
+      message: 'mitid: major outage (1 of 1 vantage points failing), priority 1.',
+    });
+    expect((await json('/api/v1/incidents?state=open&system=virk')).body.incidents).toHaveLength(1);
+    expect((await json('/api/v1/incidents?state=resolved')).body.incidents).toEqual([]);
+    expect((await json('/api/v1/incidents/1')).body).toMatchObject({ id: 1, system: 'mitid' });
+    expect(await json('/api/v1/incidents/99')).toEqual({ status: 404, body: { error: { code: 'not_found', message: 'no incident with id 99' } } });
+    expect((await json('/api/v1/incidents/first')).status).toBe(404);
+    expect((await json('/api/v1/incidents?state=closed')).body.error).toEqual({
+      code: 'bad_parameter',
+      message: 'state: expected "open" or "resolved"',
+      parameter: 'state',
+    });
+  });
+
+  it('lists active alerts (none yet) and refuses a bad state', async () => {
+    expect((await json('/api/v1/alerts')).body).toEqual({ alerts: [] });
+    expect((await json('/api/v1/alerts?state=all')).body).toMatchObject({ alerts: [], truncated: false });
+    expect((await json('/api/v1/alerts?state=firing')).status).toBe(400);
+  });
+
+  it('gives the status timeline as intervals', async () => {
+    const r = await json('/api/v1/systems/virk/history');
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ system: 'virk', view: 'perceived' });
+    const intervals = r.body.intervals as { status: string; cause: string[]; to: string | null }[];
+    expect(intervals.at(-1)).toMatchObject({ status: 'major_outage', cause: ['mitid'], to: null });
+    const own = await json('/api/v1/systems/virk/history?view=own');
+    expect((own.body.intervals as { status: string }[]).at(-1)?.status).toBe('operational');
+    expect((await json('/api/v1/systems/atlantis/history')).status).toBe(404);
+    expect((await json('/api/v1/systems/virk/history?view=mine')).body.error?.message).toBe('view: expected "perceived" or "own"');
+    expect((await json('/api/v1/systems/virk/history?from=2026-01-06T00:00:00Z&to=2026-01-05T00:00:00Z')).body.error?.message).toBe(
+      'from: is not before "to"',
+    );
+    expect((await json('/api/v1/systems/virk/history?from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z')).body.intervals).toEqual([]);
+  });
+
+  it('gives the dependency graph with statuses', async () => {
+    const r = await json('/api/v1/dependencies');
+    expect(r.body.systems).toEqual([
+      expect.objectContaining({ id: 'mitid', status: 'major_outage', depends_on: [], dependants: [{ id: 'virk', impact: 'critical' }] }),
+      expect.objectContaining({ id: 'virk', status: 'major_outage', cause: ['mitid'], depends_on: [{ id: 'mitid', impact: 'critical' }], dependants: [] }),
+    ]);
+  });
+});
+
 describe('GET /api/v1/agents', () => {
   it('lists configured agents with their assignments', async () => {
     const r = await getJson(`${base}/api/v1/agents`);
