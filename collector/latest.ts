@@ -15,6 +15,8 @@ export interface VantagePoint {
 interface Entry {
   result: StoredResult;
   failures: number;
+  /** Built once per result: status derivation reads it on every evaluation. */
+  vp: VantagePoint;
 }
 
 export class LatestResults {
@@ -31,7 +33,8 @@ export class LatestResults {
     const prev = agents.get(r.agent);
     if (prev !== undefined && !isNewer(r, prev.result)) return false;
     // A late, older result does not count in the run: only results in order extend it.
-    agents.set(r.agent, { result: r, failures: r.ok ? 0 : (prev?.failures ?? 0) + 1 });
+    const failures = r.ok ? 0 : (prev?.failures ?? 0) + 1;
+    agents.set(r.agent, { result: r, failures, vp: { agent: r.agent, ts: r.ts, ok: r.ok, failures, duration_ms: r.duration_ms } });
     if (r.ts > (this.#agentNewest.get(r.agent) ?? -Infinity)) this.#agentNewest.set(r.agent, r.ts);
     return true;
   }
@@ -42,9 +45,8 @@ export class LatestResults {
   }
 
   /** Each agent's latest result for one probe, with its run of failures. */
-  *vantagePoints(system: string, probe: string): Generator<VantagePoint> {
-    for (const e of this.#bySystem.get(system)?.get(probe)?.values() ?? [])
-      yield { agent: e.result.agent, ts: e.result.ts, ok: e.result.ok, failures: e.failures, duration_ms: e.result.duration_ms };
+  *vantagePoints(system: string, probe: string): Generator<Readonly<VantagePoint>> {
+    for (const e of this.#bySystem.get(system)?.get(probe)?.values() ?? []) yield e.vp;
   }
 
   /** The agent's newest result time (epoch ms) over every probe, if any. */

@@ -111,10 +111,20 @@ export class IncidentBook {
    */
   update(snapshots: Iterable<SystemSnapshot>, all: ReadonlyMap<string, SystemSnapshot>, now: number, thresholds = this.#thresholds): IncidentChange[] {
     const out: IncidentChange[] = [];
+    // Root -> the systems whose status it explains, built once per update.
+    let byRoot: Map<string, string[]> | undefined;
     const affectedBy = (root: string): string[] => {
-      const ids = [root];
-      for (const s of all.values()) if (s.id !== root && s.cause.includes(root)) ids.push(s.id);
-      return ids.sort();
+      if (byRoot === undefined) {
+        byRoot = new Map();
+        for (const s of all.values())
+          for (const c of s.cause) {
+            if (c === s.id) continue;
+            const list = byRoot.get(c);
+            if (list === undefined) byRoot.set(c, [s.id]);
+            else list.push(s.id);
+          }
+      }
+      return [root, ...(byRoot.get(root) ?? [])].sort();
     };
     const touched = new Set<string>();
     for (const s of snapshots) {

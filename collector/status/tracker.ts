@@ -73,9 +73,13 @@ export class StatusTracker {
   readonly #lonelyByAgent = new Map<string, Set<string>>();
   readonly #lonelyBySystem = new Map<string, readonly string[]>();
   #suspects = new Set<string>();
+  /** Agents whose lonely systems changed since suspects were last decided. */
+  readonly #dirtyAgents = new Set<string>();
   readonly #slow = new Map<string, SlowState>();
   /** The configured slow rules by key. */
   #slowKeys = new Map<string, { system: string; probe?: string }>();
+  /** Per system, the keys of its rule and of each probe's (same order as probes). */
+  #slowKeysOf = new Map<string, { system: string; probes: string[] }>();
   readonly alerts = new AlertBook();
   readonly incidents: IncidentBook;
   #updatedAt: number;
@@ -134,6 +138,9 @@ export class StatusTracker {
       if (window > 0) this.#agentWindows.set(agent, window);
     }
     this.#slowKeys = new Map();
+    this.#slowKeysOf = new Map(
+      systems.map((s) => [s.id, { system: alertKey('long_response_time', s.id), probes: s.probes.map((p) => alertKey('long_response_time', s.id, p.id)) }]),
+    );
     for (const s of systems) {
       if (s.response_time !== undefined) this.#slowKeys.set(alertKey('long_response_time', s.id), { system: s.id });
       for (const p of s.probes)
@@ -144,8 +151,10 @@ export class StatusTracker {
     for (const m of [this.#state, this.#own, this.#snapshots, this.#lonelyBySystem]) for (const id of m.keys()) if (!ids.has(id)) m.delete(id);
     for (const [agent, set] of this.#lonelyByAgent) {
       for (const id of set) if (!ids.has(id)) set.delete(id);
+      this.#dirtyAgents.add(agent);
       if (!this.#agentWindows.has(agent)) this.#lonelyByAgent.delete(agent);
     }
+    for (const agent of this.#suspects) if (!this.#agentWindows.has(agent)) this.#dirtyAgents.add(agent);
   }
 
   /** The last stored change per (system, view), so `since` survives a restart. */
@@ -210,7 +219,11 @@ export class StatusTracker {
       const maintenance = this.#maintenance?.activeFor(s.id, now) !== undefined;
       const slow = this.#stepSlow(s, t, now, maintenance, ev.alerts);
       this.#own.set(s.id, ownStatus(t, { quorum: s.quorum ?? DEFAULT_QUORUM, slow, maintenance }));
-      this.#snapshots.set(s.id, { ...this.#shareOf(t), id: s.id, own: this.#own.get(s.id) ?? 'unknown', perceived: 'unknown', cause: [] });
+      const own = this.#own.get(s.id) ?? 'unknown';
+      let snap = this.#snapshots.get(s.id);
+      if (snap === undefined) this.#snapshots.set(s.id, (snap = { id: s.id, own, perceived: 'unknown', cause: [], share: 0 }));
+      snap.own = own;
+      this.#shareOf(t, snap);
     }
     // Perceived status changes only for the re-derived systems and what depends on them.
     const only = wanted === undefined || targets.length === this.#systems.length ? undefined : this.#withDependants(new Set(targets.map((s) => s.id)));
@@ -250,25 +263,38 @@ export class StatusTracker {
     );
   }
 
-  #shareOf(tallies: readonly ProbeTally[]): { share: number; failing: number; fresh: number } {
-    let best = { share: 0, failing: 0, fresh: 0 };
+  /** Writes the worst probe's share of failing vantage points into `snap`. */
+  #shareOf(tallies: readonly ProbeTally[], snap: SystemSnapshot): SystemSnapshot {
+    snap.share = 0;
+    snap.failing = 0;
+    snap.fresh = 0;
     for (const t of tallies) {
       if (t.fresh === 0) continue;
       const share = t.failing / t.fresh;
-      if (share > best.share || best.fresh === 0) best = { share, failing: t.failing, fresh: t.fresh };
+      if (share > snap.share || snap.fresh === 0) {
+        snap.share = share;
+        snap.failing = t.failing;
+        snap.fresh = t.fresh;
+      }
     }
-    return best;
+    return snap;
   }
 
   #noteLonely(system: string, tallies: readonly ProbeTally[]): void {
     const agents = [...new Set(tallies.flatMap((t) => t.lonely))];
     const prev = this.#lonelyBySystem.get(system) ?? [];
     if (agents.length === 0 && prev.length === 0) return;
-    for (const a of prev) if (!agents.includes(a)) this.#lonelyByAgent.get(a)?.delete(system);
+    for (const a of prev)
+      if (!agents.includes(a)) {
+        this.#lonelyByAgent.get(a)?.delete(system);
+        this.#dirtyAgents.add(a);
+      }
     for (const a of agents) {
       let set = this.#lonelyByAgent.get(a);
       if (set === undefined) this.#lonelyByAgent.set(a, (set = new Set()));
+      if (set.has(system)) continue;
       set.add(system);
+      this.#dirtyAgents.add(a);
     }
     if (agents.length === 0) this.#lonelyBySystem.delete(system);
     else this.#lonelyBySystem.set(system, agents);
@@ -280,15 +306,22 @@ export class StatusTracker {
    * of suspects changed.
    */
   #refreshSuspects(now: number, events: AlertEvent[]): boolean {
-    const next = new Set<string>();
-    for (const [agent, systems] of this.#lonelyByAgent) if (this.#hasUnrelated(systems)) next.add(agent);
-    for (const agent of next) {
-      const systems = [...(this.#lonelyByAgent.get(agent) ?? [])].sort();
-      this.alerts.raise({ key: alertKey('agent_suspect', agent), kind: 'agent_suspect', agent, since: now, systems }, events);
+    if (this.#dirtyAgents.size === 0) return false;
+    let changed = false;
+    for (const agent of this.#dirtyAgents) {
+      const lonely = this.#lonelyByAgent.get(agent);
+      const key = alertKey('agent_suspect', agent);
+      const suspect = lonely !== undefined && this.#agentWindows.has(agent) && this.#hasUnrelated(lonely);
+      if (suspect) {
+        this.alerts.raise({ key, kind: 'agent_suspect', agent, since: now, systems: [...lonely].sort() }, events);
+        if (!this.#suspects.has(agent)) changed = true;
+        this.#suspects.add(agent);
+      } else {
+        this.alerts.clear(key, now, events);
+        if (this.#suspects.delete(agent)) changed = true;
+      }
     }
-    for (const agent of this.#suspects) if (!next.has(agent)) this.alerts.clear(alertKey('agent_suspect', agent), now, events);
-    const changed = next.size !== this.#suspects.size || [...next].some((a) => !this.#suspects.has(a));
-    this.#suspects = next;
+    this.#dirtyAgents.clear();
     return changed;
   }
 
@@ -322,10 +355,17 @@ export class StatusTracker {
       if (state.value !== undefined) alert.value_ms = state.value;
       this.alerts.raise(alert, events);
     };
-    if (s.response_time !== undefined) step(alertKey('long_response_time', s.id), s.response_time, tallies.flatMap((t) => t.durations));
-    s.probes.forEach((p, i) => {
-      if (p.response_time !== undefined) step(alertKey('long_response_time', s.id, p.id), p.response_time, [...(tallies[i]?.durations ?? [])], p.id);
-    });
+    const keys = this.#slowKeysOf.get(s.id);
+    if (keys === undefined) return false;
+    if (s.response_time !== undefined) {
+      const all: number[] = [];
+      for (const t of tallies) for (const d of t.durations) all.push(d);
+      step(keys.system, s.response_time, all);
+    }
+    for (let i = 0; i < s.probes.length; i++) {
+      const p = s.probes[i];
+      if (p?.response_time !== undefined) step(keys.probes[i] ?? '', p.response_time, [...(tallies[i]?.durations ?? [])], p.id);
+    }
     return firing;
   }
 
