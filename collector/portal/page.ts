@@ -35,16 +35,30 @@ export function renderStatusPage(ctx: CollectorContext, lang: Lang): string {
     return `<tr><th scope="row">${name}</th><td class="st" style="color:${STATUS_COLOUR[status]}"><span aria-hidden="true">${STATUS_SYMBOL[status]}</span> <strong>${escapeHtml(labels[status])}</strong>${cause} ${since}</td></tr>`;
   });
   const statuses = model.systems.map((s) => ctx.tracker.get(s.id)?.status ?? 'unknown');
-  const problems = statuses.filter((s) => s !== 'operational' && s !== 'unknown').length;
+  const problems = statuses.filter((s) => s !== 'operational' && s !== 'unknown' && s !== 'under_maintenance').length;
+  const maintenance = statuses.filter((s) => s === 'under_maintenance').length;
   const summary =
     statuses.length === 0
       ? t.none
       : problems > 0
         ? t.someProblems(problems)
-        : statuses.includes('unknown')
-          ? t.someUnknown
-          : t.allOk;
-  const summaryStatus: Status = problems > 0 ? 'major_outage' : statuses.includes('unknown') ? 'unknown' : 'operational';
+        : maintenance > 0
+          ? t.someMaintenance(maintenance)
+          : statuses.includes('unknown')
+            ? t.someUnknown
+            : t.allOk;
+  const summaryStatus: Status =
+    problems > 0 ? 'major_outage' : maintenance > 0 ? 'under_maintenance' : statuses.includes('unknown') ? 'unknown' : 'operational';
+  // Open incidents, most urgent first: one per root cause, naming what it affects.
+  const incidents = ctx.tracker.incidents
+    .open()
+    .sort((a, b) => a.priority - b.priority || a.started_at - b.started_at)
+    .map((i) => {
+      const others = i.affected.filter((id) => id !== i.system).map((id) => names.get(id) ?? id);
+      const affects = others.length === 0 ? '' : ` <span class="cause">${escapeHtml(t.affects(others.join(', ')))}</span>`;
+      return `<li><strong>${escapeHtml(t.incident(names.get(i.system) ?? i.system, i.priority))}</strong>: ${escapeHtml(labels[i.status])}${affects} <span class="since">${t.since} ${escapeHtml(fmt.format(i.started_at))}</span></li>`;
+    });
+  const incidentList = incidents.length === 0 ? '' : `<section><h2>${t.incidents}</h2><ul class="incidents">${incidents.join('\n')}</ul></section>\n`;
   const other = lang === 'da' ? '?lang=en' : '?lang=da';
   return `<!doctype html>
 <html lang="${lang}">
@@ -63,6 +77,9 @@ th[scope=row]{font-weight:500}
 .since{display:block;color:#59636e;font-size:.85rem;font-weight:400}
 .cause{color:#1f2328;font-weight:400}
 a{color:#0550ae}
+h2{font-size:1.15rem;margin:1rem 0 .5rem}
+.incidents{padding-left:1.2rem;margin:0 0 1rem}
+.incidents li{margin:.3rem 0}
 footer{margin-top:1.5rem;color:#59636e;font-size:.9rem;display:flex;justify-content:space-between}
 </style>
 </head>
@@ -70,7 +87,7 @@ footer{margin-top:1.5rem;color:#59636e;font-size:.9rem;display:flex;justify-cont
 <main>
 <h1>${t.title}</h1>
 <p class="summary" style="border-color:${STATUS_COLOUR[summaryStatus]}">${escapeHtml(summary)}</p>
-<table>
+${incidentList}<table>
 <thead><tr><th scope="col">${t.system}</th><th scope="col">${t.status}</th></tr></thead>
 <tbody>
 ${rows.join('\n')}

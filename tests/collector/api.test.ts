@@ -265,6 +265,8 @@ describe('GET /', () => {
     expect(html).toMatch(/MitID<\/a><\/th><td[^>]*><span aria-hidden="true">✕<\/span> <strong>Større nedbrud<\/strong>/);
     expect(html).toMatch(/Virk<\/th>.*<strong>Større nedbrud<\/strong> <span class="cause">Påvirket af MitID<\/span>/);
     expect(html).toContain('2 systemer har problemer');
+    // One incident, for the root cause, naming what it affects.
+    expect(html).toMatch(/<h2>Aktuelle hændelser<\/h2><ul class="incidents"><li><strong>MitID \(prioritet 1\)<\/strong>: Større nedbrud <span class="cause">Berører Virk<\/span>/);
     expect(html).toContain('Opdateret');
     expect(html).toMatch(/<meta http-equiv="refresh" content="\d+">/);
   });
@@ -274,5 +276,6 @@ describe('GET /', () => {
     expect(html).toContain('<html lang="en">');
     expect(html).toContain('Major outage');
     expect(html).toContain('Affected by MitID');
+    expect(html).toContain('<strong>MitID (priority 1)</strong>: Major outage <span class="cause">Affects Virk</span>');
   });
 });
