@@ -164,6 +164,37 @@ describe('long response time', () => {
   });
 });
 
+describe('flapping', () => {
+  it('does not flap with retries: alternating failures never count, two in a row do', () => {
+    const { clock, latest, tracker } = setup([sys('mitid', { probes: [{ id: 'web', ...P, retries: 2 }] })], ['a']);
+    const statuses: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      clock.advance(1_000);
+      latest.update(r({ agent: 'a', ts: clock.now(), ok: i % 2 === 0 }));
+      tracker.evaluate(['mitid']);
+      statuses.push(tracker.get('mitid')?.status ?? '');
+    }
+    expect(new Set(statuses)).toEqual(new Set(['operational']));
+    clock.advance(1_000);
+    latest.update(r({ agent: 'a', ts: clock.now(), ok: false }));
+    const changes = tracker.evaluate(['mitid']).changes;
+    expect(changes.map((c) => `${c.view}:${c.status}`)).toEqual(['perceived:major_outage', 'own:major_outage']);
+    expect(tracker.incidents.open().map((i) => i.system)).toEqual(['mitid']);
+  });
+
+  it('keeps one incident through ups and downs of its severity', () => {
+    const { clock, tracker, report } = setup([sys('mitid')]);
+    for (let i = 0; i < 6; i++) {
+      report({ mitid: i % 2 === 0 ? { a: { ok: false } } : { a: { ok: false }, b: { ok: false } } });
+      tracker.evaluate();
+      clock.advance(1_000);
+    }
+    const [open] = tracker.incidents.open();
+    expect(tracker.incidents.open()).toHaveLength(1);
+    expect(open?.updates.map((u) => u.status)).toEqual(['partial_outage', 'major_outage', 'partial_outage', 'major_outage', 'partial_outage', 'major_outage']);
+  });
+});
+
 describe('suspect and offline agents', () => {
   it('marks an agent suspect when it alone sees unrelated systems fail, and does not blame them', () => {
     const { tracker, report } = setup([sys('mitid'), sys('skat'), sys('virk')]);
