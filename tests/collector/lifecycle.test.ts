@@ -148,6 +148,29 @@ describe('restart and shutdown', () => {
     await again.close();
   });
 
+  it('carries an open incident across a restart, resolves it there, and never reuses its id', async () => {
+    const dir = tempDir();
+    const h1 = await startHarness({ dir });
+    const a = await TestAgent.ready(h1.wsUrl, 'kbh-1');
+    await a.batch(1, [res({ seq: 1, ok: false, status_code: 503 })]);
+    const open1 = await getJson(`${h1.collector.url}/api/v1/incidents?state=open`);
+    expect(open1.body.incidents).toMatchObject([{ id: 1, system: 'mitid', affected: ['mitid', 'virk'] }]);
+    await a.close();
+    await h1.close();
+
+    const h2 = await harness({ dir });
+    const open2 = await getJson(`${h2.collector.url}/api/v1/incidents?state=open`);
+    const list = (body: Record<string, unknown>) => body.incidents as Record<string, unknown>[];
+    expect(list(open2.body)).toEqual(list(open1.body).map((i) => ({ ...i, duration_s: expect.any(Number) })));
+    const b = await TestAgent.ready(h2.wsUrl, 'kbh-1');
+    await b.batch(1, [res({ seq: 2 })]);
+    const done = await getJson(`${h2.collector.url}/api/v1/incidents/1`);
+    expect(done.body).toMatchObject({ id: 1, state: 'resolved' });
+    await b.batch(2, [res({ seq: 3, ok: false, status_code: 503 })]);
+    expect((await getJson(`${h2.collector.url}/api/v1/incidents?state=open`)).body.incidents).toMatchObject([{ id: 2 }]);
+    await b.close();
+  });
+
   it('is not ready while closing, and close is idempotent', async () => {
     const h = await startHarness();
     expect((await fetch(`${h.collector.url}/readyz`)).status).toBe(200);
