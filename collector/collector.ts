@@ -19,6 +19,7 @@ import { LatestResults } from './latest.js';
 import { CollectorMetrics } from './metrics.js';
 import { LOCAL_AGENT_ID, Model } from './model.js';
 import { Router, createHttpServer } from './server.js';
+import { MaintenanceCalendar, configWindows } from './status/maintenance.js';
 import { StatusTracker, type Evaluation, type TrackedSystem } from './status/tracker.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { StoredResult } from './store/types.js';
@@ -106,7 +107,9 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   let tokens = tokenRing(opts.config, localToken);
   const store = SqliteStore.open(join(dataDir, 'vagt.db'));
   const latest = new LatestResults();
-  const tracker = new StatusTracker({ clock, latest });
+  const maintenance = new MaintenanceCalendar();
+  maintenance.setConfigWindows(configWindows(opts.config.maintenance, clock.now()));
+  const tracker = new StatusTracker({ clock, latest, maintenance });
   const metrics = new CollectorMetrics({ latest: () => latest.all(), alerts: () => tracker.alertSeries() });
   let closing = false;
 
@@ -164,6 +167,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       latest.update(r);
       metrics.latest(r);
     }
+    for (const w of await store.maintenanceWindows()) maintenance.add(w);
     tracker.restore(await store.latestStatuses());
     const open = await store.incidents({ state: 'open', limit: 100_000 });
     tracker.restoreOpen(await store.alerts({ active: true, limit: 100_000 }), open, await store.maxIncidentId());
@@ -229,6 +233,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     latest.retain(assigned);
     metrics.retain({ systems: new Set(nextModel.systems.map((s) => s.id)), agents: new Set(nextModel.agentIds), probe: assigned });
     for (const id of nextModel.agentIds) metrics.agentConnected(id, ingest.isConnected(id));
+    maintenance.setConfigWindows(configWindows(next.maintenance, clock.now()));
     track(tracker, nextModel);
     applyChanges(tracker.evaluate());
     syncStatusMetrics();
@@ -246,12 +251,15 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   };
 
   const ctx: CollectorContext = {
+    log,
     clock,
     store,
     latest,
     tracker,
+    maintenance,
     metrics,
     ingest,
+    evaluate: () => applyChanges(tracker.evaluate()),
     model: () => model,
     ready: () => !closing && store.open && server.listening,
     canReload: () => opts.configPath !== undefined,

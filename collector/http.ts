@@ -1,6 +1,6 @@
 // Response helpers shared by the API, the portal and the server: JSON in one shape, errors as
 // { error: { code, message } }, and no caching of live data.
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export const NO_STORE = 'no-store';
 
@@ -63,4 +63,28 @@ export function iso(ms: number | undefined | null): string | null {
   if (ms === undefined || ms === null || !Number.isFinite(ms)) return null;
   const d = new Date(ms);
   return Number.isNaN(d.getTime()) ? null : d.toISOString();
+}
+
+/**
+ * Reads a JSON request body of at most `limit` bytes: 415 unless it says JSON, 413 when larger
+ * (without reading the rest), 400 `invalid_json` when it does not parse.
+ */
+export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const type = req.headers['content-type'] ?? '';
+  if (!/^application\/json\s*(;|$)/i.test(type))
+    throw new HttpError(415, 'unsupported_media_type', 'send the body as JSON with "Content-Type: application/json"');
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (declared > limit) throw new HttpError(413, 'too_large', `the body is larger than ${limit} bytes`);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw new HttpError(413, 'too_large', `the body is larger than ${limit} bytes`);
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  } catch {
+    throw new HttpError(400, 'invalid_json', 'the body is not valid JSON');
+  }
 }

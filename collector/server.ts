@@ -8,7 +8,7 @@ import { errorMessage } from '../lib/errors.js';
 import { HttpError, sendError } from './http.js';
 import { refuseUpgrade } from './ingest.js';
 
-export type Method = 'GET' | 'POST';
+export type Method = 'GET' | 'POST' | 'DELETE';
 
 export interface RouteContext {
   url: URL;
@@ -38,6 +38,10 @@ export class Router {
 
   post(pattern: string, handler: Handler): this {
     return this.add('POST', pattern, handler);
+  }
+
+  delete(pattern: string, handler: Handler): this {
+    return this.add('DELETE', pattern, handler);
   }
 
   /** The route for a method and path; `allow` lists the methods when only the method is wrong. */

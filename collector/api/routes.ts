@@ -7,6 +7,7 @@ import { adminRoutes } from './admin.js';
 import { agentsRoutes } from './agents.js';
 import { alertsRoutes } from './alerts.js';
 import { incidentsRoutes } from './incidents.js';
+import { maintenanceRoutes } from './maintenance.js';
 import { resultsRoutes } from './results.js';
 import { statusRoutes } from './status.js';
 
@@ -30,6 +31,7 @@ export function registerRoutes(router: Router, ctx: CollectorContext): void {
   agentsRoutes(router, ctx);
   alertsRoutes(router, ctx);
   incidentsRoutes(router, ctx);
+  maintenanceRoutes(router, ctx);
   adminRoutes(router, ctx);
   portalRoutes(router, ctx);
 }

@@ -3,6 +3,7 @@
 import { VagtError } from '../../lib/errors.js';
 import type { AlertEvent } from '../status/alerts.js';
 import type { Incident, IncidentChange } from '../status/incidents.js';
+import type { MaintenanceWindow } from '../status/maintenance.js';
 import {
   isNewer,
   toIntervals,
@@ -32,6 +33,7 @@ export class MemoryStore implements Store {
   #agents = new Map<string, AgentSeen>();
   #incidents = new Map<number, Incident>();
   #alerts: StoredAlert[] = [];
+  #maintenance = new Map<string, MaintenanceWindow>();
 
   get open(): boolean {
     return this.#open;
@@ -168,6 +170,24 @@ export class MemoryStore implements Store {
         }
       }
     });
+  }
+
+  insertMaintenance(w: MaintenanceWindow): Promise<boolean> {
+    return this.#run(() => {
+      if (this.#maintenance.has(w.id)) return false;
+      this.#maintenance.set(w.id, structuredClone(w));
+      return true;
+    });
+  }
+
+  deleteMaintenance(id: string): Promise<boolean> {
+    return this.#run(() => this.#maintenance.delete(id));
+  }
+
+  maintenanceWindows(): Promise<MaintenanceWindow[]> {
+    return this.#run(() =>
+      [...this.#maintenance.values()].sort((a, b) => a.start - b.start || (a.id < b.id ? -1 : 1)).map((w) => structuredClone(w)),
+    );
   }
 
   alerts(q: AlertQuery): Promise<StoredAlert[]> {

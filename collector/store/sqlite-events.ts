@@ -3,6 +3,7 @@
 // path is ingest.
 import type Database from 'better-sqlite3';
 import type { Alert, AlertEvent, AlertKind } from '../status/alerts.js';
+import type { Localized, MaintenanceWindow } from '../status/maintenance.js';
 import type { Incident, IncidentChange, IncidentUpdate, IncidentUpdateKind, Priority } from '../status/incidents.js';
 import type { Status, View } from '../status/types.js';
 import { toIntervals, type AlertQuery, type IncidentQuery, type IntervalQuery, type StatusChange, type StatusInterval, type StoredAlert } from './types.js';
@@ -46,6 +47,57 @@ export const EVENTS_MIGRATION = `
   CREATE INDEX alerts_key_open ON alerts (key) WHERE resolved_at IS NULL;
   CREATE INDEX alerts_started_at ON alerts (started_at);
 `;
+
+/** Migration: service windows announced over the API (the configuration's live in the file). */
+export const MAINTENANCE_MIGRATION = `
+  CREATE TABLE maintenance (
+    id TEXT PRIMARY KEY,
+    systems TEXT NOT NULL,
+    start INTEGER NOT NULL,
+    end INTEGER NOT NULL,
+    title TEXT NOT NULL,
+    description TEXT,
+    created_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+`;
+
+interface MaintenanceRow {
+  id: string;
+  systems: string;
+  start: number;
+  end: number;
+  title: string;
+  description: string | null;
+  created_at: number;
+}
+
+/** False when the id is taken. */
+export function insertMaintenance(db: Database.Database, w: MaintenanceWindow): boolean {
+  const r = db
+    .prepare('INSERT OR IGNORE INTO maintenance (id, systems, start, end, title, description, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    .run(w.id, JSON.stringify(w.systems), w.start, w.end, JSON.stringify(w.title), w.description === undefined ? null : JSON.stringify(w.description), w.created_at);
+  return r.changes === 1;
+}
+
+export function deleteMaintenance(db: Database.Database, id: string): boolean {
+  return db.prepare('DELETE FROM maintenance WHERE id = ?').run(id).changes === 1;
+}
+
+export function maintenanceWindows(db: Database.Database): MaintenanceWindow[] {
+  return (db.prepare('SELECT * FROM maintenance ORDER BY start, id').all() as MaintenanceRow[]).map((r) => {
+    const w: MaintenanceWindow = {
+      id: r.id,
+      systems: JSON.parse(r.systems) as string[],
+      start: r.start,
+      end: r.end,
+      title: JSON.parse(r.title) as Localized,
+      source: 'api',
+      created_at: r.created_at,
+    };
+    if (r.description !== null) w.description = JSON.parse(r.description) as Localized;
+    return w;
+  });
+}
 
 interface IncidentRow {
   id: number;

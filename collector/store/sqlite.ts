@@ -9,6 +9,7 @@ import type { Phase } from '../../protocol/messages.js';
 import type { Status, View } from '../status/types.js';
 import type { AlertEvent } from '../status/alerts.js';
 import type { Incident, IncidentChange } from '../status/incidents.js';
+import type { MaintenanceWindow } from '../status/maintenance.js';
 import { migrate } from './sqlite-schema.js';
 import * as events from './sqlite-events.js';
 import {
@@ -303,6 +304,18 @@ export class SqliteStore implements Store {
   recordAlertEvents(alertEvents: readonly AlertEvent[]): Promise<void> {
     if (alertEvents.length === 0) return Promise.resolve();
     return this.#run(() => events.recordAlertEvents(this.#db, alertEvents));
+  }
+
+  insertMaintenance(w: MaintenanceWindow): Promise<boolean> {
+    return this.#run(() => events.insertMaintenance(this.#db, w));
+  }
+
+  deleteMaintenance(id: string): Promise<boolean> {
+    return this.#run(() => events.deleteMaintenance(this.#db, id));
+  }
+
+  maintenanceWindows(): Promise<MaintenanceWindow[]> {
+    return this.#run(() => events.maintenanceWindows(this.#db));
   }
 
   alerts(q: AlertQuery): Promise<StoredAlert[]> {

@@ -4,6 +4,7 @@
 import type { ResultRecord } from '../../protocol/messages.js';
 import type { Alert, AlertEvent } from '../status/alerts.js';
 import type { Incident, IncidentChange } from '../status/incidents.js';
+import type { MaintenanceWindow } from '../status/maintenance.js';
 import type { Status, View } from '../status/types.js';
 
 /** A result as stored: the wire record plus the agent that sent it and when it arrived (collector clock). */
@@ -120,6 +121,12 @@ export interface Store {
   /** The highest incident id used, 0 for none: ids are never reused. */
   maxIncidentId(): Promise<number>;
   recordAlertEvents(events: readonly AlertEvent[]): Promise<void>;
+  /** Stores a service window announced over the API; false when its id is taken. */
+  insertMaintenance(w: MaintenanceWindow): Promise<boolean>;
+  /** Removes an announced window; false when there was none with that id. */
+  deleteMaintenance(id: string): Promise<boolean>;
+  /** The announced windows, by start. */
+  maintenanceWindows(): Promise<MaintenanceWindow[]>;
   /** Alerts newest first. */
   alerts(q: AlertQuery): Promise<StoredAlert[]>;
   recordAgentsSeen(agents: readonly AgentSeen[]): Promise<void>;

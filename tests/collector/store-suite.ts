@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Alert } from '../../collector/status/alerts.js';
 import type { Incident, IncidentUpdate } from '../../collector/status/incidents.js';
+import type { MaintenanceWindow } from '../../collector/status/maintenance.js';
 import type { Status } from '../../collector/status/types.js';
 import type { Store, StoredResult } from '../../collector/store/types.js';
 
@@ -255,6 +256,26 @@ export function storeSuite(name: string, makeHarness: () => StoreHarness): void 
       // The same condition again is a new alert.
       await store.recordAlertEvents([{ type: 'raised', alert: { ...slow, since: T0 + 20_000 }, at: T0 + 20_000 }]);
       expect(await store.alerts({ system: 'nemlog-in', limit: 10 })).toHaveLength(2);
+    });
+
+    it('stores announced service windows once per id, by start, and deletes them', async () => {
+      const w = (id: string, start: number): MaintenanceWindow => ({
+        id,
+        systems: ['borger-dk', 'virk'],
+        start,
+        end: start + 3_600_000,
+        title: { da: 'Servicevindue', en: 'Maintenance' },
+        source: 'api',
+        created_at: T0,
+      });
+      const later = { ...w('later', T0 + 7_200_000), description: { da: 'Nyt login' } };
+      expect(await store.insertMaintenance(later)).toBe(true);
+      expect(await store.insertMaintenance(w('first', T0))).toBe(true);
+      expect(await store.insertMaintenance(w('first', T0 + 1))).toBe(false);
+      expect(await store.maintenanceWindows()).toEqual([w('first', T0), later]);
+      expect(await store.deleteMaintenance('first')).toBe(true);
+      expect(await store.deleteMaintenance('first')).toBe(false);
+      expect((await store.maintenanceWindows()).map((x) => x.id)).toEqual(['later']);
     });
 
     it('persists everything across close and reopen, and stays idempotent on (agent, seq)', async (ctx) => {
