@@ -46,7 +46,27 @@ export function demoBanner(demo: BannerInput): string {
     `  curl -s ${ctl}/systems`,
     'or start with faults: npm start -- --down mitid --slow virk=3s --error nemkonto',
     '',
+    `Alerts, incidents and service windows: ${base}/api/v1/alerts  ${base}/api/v1/incidents  ${base}/api/v1/maintenance`,
+    ...maintenanceExample(base, demo.config),
+    '',
     'Stop with Ctrl+C.',
   ];
   return lines.join('\n') + '\n';
+}
+
+/** How to announce a one-hour window on borger.dk starting now, with this run's admin token. */
+function maintenanceExample(base: string, config: Config | undefined): string[] {
+  const token = config?.collector.admin_token;
+  if (token === undefined) return [];
+  const now = Date.now();
+  const body = JSON.stringify({
+    systems: ['borger-dk'],
+    start: new Date(now).toISOString(),
+    end: new Date(now + 3_600_000).toISOString(),
+    title: { da: 'Planlagt servicevindue', en: 'Planned maintenance' },
+  });
+  return [
+    'Announce a service window (this run\'s admin token):',
+    `  curl -s -X POST ${base}/api/v1/maintenance -H 'authorization: Bearer ${token}' -H 'content-type: application/json' -d '${body}'`,
+  ];
 }

@@ -22,7 +22,7 @@ const FIXED = /\b127\.0\.0\.1:(\d{4,5})\b/g;
  * The demo configuration (config/demo.yaml) pointed at a running simulator, whatever its ports:
  * every URL and TCP probe written for the fixed ports 9401..9408 is moved to the simulator's.
  */
-export function demoConfig(sim: Simulator, opts: { listen?: string; dataDir?: string; interval?: string } = {}): Config {
+export function demoConfig(sim: Simulator, opts: { listen?: string; dataDir?: string; interval?: string; adminToken?: string } = {}): Config {
   // Fixed demo port -> the running simulator's "host:port".
   const hostPort = new Map<number, string>();
   const tcp = new Map<number, { host: string; port: number }>();
@@ -56,6 +56,7 @@ export function demoConfig(sim: Simulator, opts: { listen?: string; dataDir?: st
   doc.collector = { ...doc.collector };
   if (opts.listen !== undefined) doc.collector.listen = opts.listen;
   if (opts.dataDir !== undefined) doc.collector.data_dir = opts.dataDir;
+  if (opts.adminToken !== undefined) doc.collector.admin_token = opts.adminToken;
   if (opts.interval !== undefined) doc.defaults = { ...doc.defaults, interval: opts.interval };
 
   const parsed = configSchema.safeParse(doc);

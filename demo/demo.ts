@@ -1,4 +1,5 @@
 // `vagt demo`: the simulator, a collector with an in-process agent, and the text the CLI prints.
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { startCollector, type Collector } from '../collector/collector.js';
 import type { Config } from '../config/schema.js';
@@ -44,6 +45,8 @@ export async function runDemo(opts: {
   });
   try {
     const config = demoConfig(simulator, {
+      // Lets the demo's user announce service windows; random per run unless set.
+      adminToken: process.env.VAGT_ADMIN_TOKEN ?? randomBytes(16).toString('hex'),
       ...(opts.listen === undefined ? {} : { listen: opts.listen }),
       ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
       ...(opts.interval === undefined ? {} : { interval: opts.interval }),

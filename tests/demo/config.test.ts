@@ -150,9 +150,11 @@ describe('demoConfig', () => {
     const banner = demoBanner({
       collector: { url: 'http://127.0.0.1:9400' },
       simulator: sim,
-      config: demoConfig(sim),
+      config: demoConfig(sim, { adminToken: 'demo-admin-token-0123456789' }),
     });
     expect(banner).toContain('http://127.0.0.1:9400/api/v1/status');
+    expect(banner).toContain("curl -s -X POST http://127.0.0.1:9400/api/v1/maintenance -H 'authorization: Bearer demo-admin-token-0123456789'");
+    expect(banner).toContain('http://127.0.0.1:9400/api/v1/incidents');
     expect(banner).toContain(`${sim.controlUrl}/systems/mitid/fault`);
     expect(banner).toContain('every 5s');
     expect(banner).toContain('--down mitid');

@@ -71,4 +71,17 @@ describe('runDemo', () => {
     await demo.simulator.applyFault('mitid', { mode: 'up' });
     await until('mitid operational', (b) => b.systems.find((x) => x.id === 'mitid')?.own_status === 'operational');
   });
+
+  it('takes borger.dk under maintenance with a window announced with the run\'s admin token', async () => {
+    const token = demo.config.collector.admin_token;
+    expect(token).toMatch(/^[0-9a-f]{32}$/);
+    const now = Date.now();
+    const res = await fetch(`${demo.collector.url}/api/v1/maintenance`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token ?? ''}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ systems: ['borger-dk'], start: new Date(now - 1000).toISOString(), end: new Date(now + 60_000).toISOString(), title: 'Test' }),
+    });
+    expect(res.status).toBe(201);
+    await until('borger-dk under maintenance', (b) => b.systems.find((x) => x.id === 'borger-dk')?.status === 'under_maintenance');
+  });
 });
