@@ -64,6 +64,34 @@ describe('the own-status rule table (docs/api.md#status-rules)', () => {
   });
 });
 
+describe('the dependency examples table (docs/api.md#status-rules)', () => {
+  // borger.dk -> NemLog-in -> MitID, all critical; three agents a, b, c.
+  type Row = [string, Record<string, Record<string, Partial<StoredResult>>>, { window?: boolean }, string, string[]];
+  const down = { a: { ok: false }, b: { ok: false }, c: { ok: false } };
+  const rows: Row[] = [
+    ['MitID 1 of 3 failing', { mitid: { a: { ok: false } } }, {}, 'partial_outage', ['mitid']],
+    ['MitID, NemLog-in and borger.dk 3 of 3 failing', { mitid: down, 'nemlog-in': down, 'borger-dk': down }, {}, 'major_outage', ['mitid']],
+    ['borger.dk 2 of 3 failing on its own', { 'borger-dk': { a: { ok: false }, b: { ok: false } } }, {}, 'major_outage', []],
+    ['MitID in a service window', {}, { window: true }, 'under_maintenance', ['mitid']],
+    ['MitID slow, borger.dk 1 of 3 failing', { mitid: { a: { duration_ms: 5_000 }, b: { duration_ms: 5_000 }, c: { duration_ms: 5_000 } }, 'borger-dk': { a: { ok: false } } }, {}, 'partial_outage', []],
+  ];
+  it.each(rows)('%s', (_name, over, opts, status, cause) => {
+    const windows = opts.window === true ? [{ system: 'mitid', start: T0 - 1, end: T0 + 60_000 }] : [];
+    const { tracker, report } = setup(
+      [
+        sys('mitid', { response_time: { slow: 1_000, for: 0, percentile: 95 } }),
+        sys('nemlog-in', { depends_on: { mitid: 'critical' } }),
+        sys('borger-dk', { depends_on: { 'nemlog-in': 'critical' } }),
+      ],
+      ['a', 'b', 'c'],
+      windows,
+    );
+    report(over);
+    tracker.evaluate();
+    expect(tracker.get('borger-dk')).toMatchObject({ status, cause });
+  });
+});
+
 describe('long response time', () => {
   const rule = { slow: 1_000, for: 5_000, percentile: 95 };
 
