@@ -61,6 +61,17 @@ export const MAINTENANCE_MIGRATION = `
   ) WITHOUT ROWID;
 `;
 
+/**
+ * Migration: the status timeline as intervals, for anyone reading the database directly (the
+ * collector computes the same in statusIntervals, with clipping to a range).
+ */
+export const INTERVALS_MIGRATION = `
+  CREATE VIEW status_intervals AS
+  SELECT system, view, status, cause, at AS "from",
+         LEAD(at) OVER (PARTITION BY system, view ORDER BY at, id) AS "to"
+  FROM status_changes;
+`;
+
 interface MaintenanceRow {
   id: string;
   systems: string;

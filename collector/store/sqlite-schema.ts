@@ -2,7 +2,7 @@
 // a released one.
 import type Database from 'better-sqlite3';
 import { VagtError } from '../../lib/errors.js';
-import { EVENTS_MIGRATION, MAINTENANCE_MIGRATION } from './sqlite-events.js';
+import { EVENTS_MIGRATION, INTERVALS_MIGRATION, MAINTENANCE_MIGRATION } from './sqlite-events.js';
 
 const MIGRATIONS: readonly string[] = [
   // 1: results (phases as columns: cheaper to write than JSON and queryable for percentiles),
@@ -61,6 +61,8 @@ const MIGRATIONS: readonly string[] = [
   EVENTS_MIGRATION,
   // 3: service windows announced over the API.
   MAINTENANCE_MIGRATION,
+  // 4: a view of the status timeline as intervals (from, to, status, cause).
+  INTERVALS_MIGRATION,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -36,6 +36,29 @@ describe('SqliteStore specifics', () => {
     }
   });
 
+  it('offers the status timeline as intervals in a view, for reading the file directly', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vagt-store-'));
+    try {
+      const path = join(dir, 'vagt.db');
+      const store = SqliteStore.open(path);
+      await store.recordStatusChanges([
+        { system: 'mitid', view: 'own', status: 'operational', cause: [], at: 1_000 },
+        { system: 'mitid', view: 'own', status: 'major_outage', cause: [], at: 5_000 },
+        { system: 'virk', view: 'perceived', status: 'major_outage', cause: ['mitid'], at: 5_000 },
+      ]);
+      await store.close();
+      const db = new Database(path, { readonly: true });
+      expect(db.prepare('SELECT * FROM status_intervals ORDER BY system, "from"').all()).toEqual([
+        { system: 'mitid', view: 'own', status: 'operational', cause: '[]', from: 1_000, to: 5_000 },
+        { system: 'mitid', view: 'own', status: 'major_outage', cause: '[]', from: 5_000, to: null },
+        { system: 'virk', view: 'perceived', status: 'major_outage', cause: '["mitid"]', from: 5_000, to: null },
+      ]);
+      db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('refuses a database from a newer vagt with a clear error', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vagt-store-'));
     try {
