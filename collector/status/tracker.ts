@@ -11,6 +11,7 @@ import { DEFAULT_QUORUM, freshFor, ownStatus, tallyProbe, type ProbeTally } from
 import { IncidentBook, DEFAULT_PRIORITIES, type Incident, type IncidentChange, type PriorityThresholds, type SystemSnapshot } from './incidents.js';
 import { derivePerceived } from './perceived.js';
 import { percentile, stepSlow, type SlowRule, type SlowState } from './slow.js';
+import { SuspectAgents } from './suspects.js';
 import type { Status, SystemStatus } from './types.js';
 
 export interface TrackedProbe {
@@ -46,6 +47,12 @@ export interface Evaluation {
   incidents: IncidentChange[];
 }
 
+/** Agents that alone see any probe of a system fail. */
+function lonelyOf(tallies: readonly ProbeTally[]): string[] {
+  if (tallies.every((t) => t.lonely.length === 0)) return [];
+  return [...new Set(tallies.flatMap((t) => t.lonely))];
+}
+
 const sameCause = (a: readonly string[], b: readonly string[]): boolean =>
   a.length === b.length && a.every((x, i) => x === b[i]);
 
@@ -58,8 +65,6 @@ export class StatusTracker {
   #depends = new Map<string, Readonly<Record<string, Impact>>>();
   /** System -> the systems that depend on it directly. */
   #dependants = new Map<string, string[]>();
-  /** System -> every system it depends on, directly or through others. */
-  #upstream = new Map<string, Set<string>>();
   /** Agent -> how long its results stay fresh at most (its slowest probe's window). */
   #agentWindows = new Map<string, number>();
   #priorities: PriorityThresholds = DEFAULT_PRIORITIES;
@@ -69,12 +74,7 @@ export class StatusTracker {
   readonly #snapshots = new Map<string, SystemSnapshot>();
   /** Stored state from before a restart, used when a system is first evaluated. */
   readonly #restored = new Map<string, { own?: StatusChange; perceived?: StatusChange }>();
-  /** Systems each agent alone sees failing, and the agents so marked per system. */
-  readonly #lonelyByAgent = new Map<string, Set<string>>();
-  readonly #lonelyBySystem = new Map<string, readonly string[]>();
-  #suspects = new Set<string>();
-  /** Agents whose lonely systems changed since suspects were last decided. */
-  readonly #dirtyAgents = new Set<string>();
+  readonly #suspects = new SuspectAgents();
   readonly #slow = new Map<string, SlowState>();
   /** The configured slow rules by key. */
   #slowKeys = new Map<string, { system: string; probe?: string }>();
@@ -113,22 +113,6 @@ export class StatusTracker {
         list.push(s.id);
         this.#dependants.set(dep, list);
       }
-    this.#upstream = new Map();
-    const up = (id: string, seen: Set<string>): Set<string> => {
-      const done = this.#upstream.get(id);
-      if (done !== undefined) return done;
-      const out = new Set<string>();
-      seen.add(id);
-      for (const dep of Object.keys(this.#depends.get(id) ?? {})) {
-        if (seen.has(dep)) continue; // config load refuses cycles; never loop here anyway
-        out.add(dep);
-        for (const x of up(dep, seen)) out.add(x);
-      }
-      seen.delete(id);
-      this.#upstream.set(id, out);
-      return out;
-    };
-    for (const s of systems) up(s.id, new Set());
     this.#agentWindows = new Map();
     for (const agent of agents) {
       let window = 0;
@@ -148,13 +132,8 @@ export class StatusTracker {
     }
     for (const key of this.#slow.keys()) if (!this.#slowKeys.has(key)) this.#slow.delete(key);
     const ids = new Set(systems.map((s) => s.id));
-    for (const m of [this.#state, this.#own, this.#snapshots, this.#lonelyBySystem]) for (const id of m.keys()) if (!ids.has(id)) m.delete(id);
-    for (const [agent, set] of this.#lonelyByAgent) {
-      for (const id of set) if (!ids.has(id)) set.delete(id);
-      this.#dirtyAgents.add(agent);
-      if (!this.#agentWindows.has(agent)) this.#lonelyByAgent.delete(agent);
-    }
-    for (const agent of this.#suspects) if (!this.#agentWindows.has(agent)) this.#dirtyAgents.add(agent);
+    for (const m of [this.#state, this.#own, this.#snapshots]) for (const id of m.keys()) if (!ids.has(id)) m.delete(id);
+    this.#suspects.configure(this.#depends, new Set(this.#agentWindows.keys()));
   }
 
   /** The last stored change per (system, view), so `since` survives a restart. */
@@ -208,8 +187,8 @@ export class StatusTracker {
     const wanted = ids === undefined ? undefined : new Set(ids);
     let targets = this.#systems.filter((s) => wanted === undefined || wanted.has(s.id) || !this.#own.has(s.id));
     let tallies = new Map(targets.map((s) => [s.id, this.#tally(s, now)]));
-    for (const [id, t] of tallies) this.#noteLonely(id, t);
-    if (this.#refreshSuspects(now, ev.alerts)) {
+    for (const [id, t] of tallies) this.#suspects.note(id, lonelyOf(t));
+    if (this.#suspects.refresh(now, this.alerts, ev.alerts)) {
       // Another agent's failures count, or stop counting, everywhere it probes.
       targets = [...this.#systems];
       tallies = new Map(targets.map((s) => [s.id, this.#tally(s, now)]));
@@ -258,7 +237,7 @@ export class StatusTracker {
           results: this.#latest.vantagePoints(s.id, p.id),
         },
         now,
-        this.#suspects,
+        this.#suspects.set,
       ),
     );
   }
@@ -278,63 +257,6 @@ export class StatusTracker {
       }
     }
     return snap;
-  }
-
-  #noteLonely(system: string, tallies: readonly ProbeTally[]): void {
-    const agents = [...new Set(tallies.flatMap((t) => t.lonely))];
-    const prev = this.#lonelyBySystem.get(system) ?? [];
-    if (agents.length === 0 && prev.length === 0) return;
-    for (const a of prev)
-      if (!agents.includes(a)) {
-        this.#lonelyByAgent.get(a)?.delete(system);
-        this.#dirtyAgents.add(a);
-      }
-    for (const a of agents) {
-      let set = this.#lonelyByAgent.get(a);
-      if (set === undefined) this.#lonelyByAgent.set(a, (set = new Set()));
-      if (set.has(system)) continue;
-      set.add(system);
-      this.#dirtyAgents.add(a);
-    }
-    if (agents.length === 0) this.#lonelyBySystem.delete(system);
-    else this.#lonelyBySystem.set(system, agents);
-  }
-
-  /**
-   * An agent is suspect when it alone sees at least two unrelated systems fail (neither depends on
-   * the other): its own network, not the systems, is the likelier cause. Returns whether the set
-   * of suspects changed.
-   */
-  #refreshSuspects(now: number, events: AlertEvent[]): boolean {
-    if (this.#dirtyAgents.size === 0) return false;
-    let changed = false;
-    for (const agent of this.#dirtyAgents) {
-      const lonely = this.#lonelyByAgent.get(agent);
-      const key = alertKey('agent_suspect', agent);
-      const suspect = lonely !== undefined && this.#agentWindows.has(agent) && this.#hasUnrelated(lonely);
-      if (suspect) {
-        this.alerts.raise({ key, kind: 'agent_suspect', agent, since: now, systems: [...lonely].sort() }, events);
-        if (!this.#suspects.has(agent)) changed = true;
-        this.#suspects.add(agent);
-      } else {
-        this.alerts.clear(key, now, events);
-        if (this.#suspects.delete(agent)) changed = true;
-      }
-    }
-    this.#dirtyAgents.clear();
-    return changed;
-  }
-
-  #hasUnrelated(systems: ReadonlySet<string>): boolean {
-    if (systems.size < 2) return false;
-    const list = [...systems];
-    for (let i = 0; i < list.length; i++)
-      for (let j = i + 1; j < list.length; j++) {
-        const a = list[i] ?? '';
-        const b = list[j] ?? '';
-        if (!this.#upstream.get(a)?.has(b) && !this.#upstream.get(b)?.has(a)) return true;
-      }
-    return false;
   }
 
   /** Steps the system's and its probes' slow rules; returns whether any fires. */
