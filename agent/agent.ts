@@ -9,7 +9,9 @@ import { LIMITS, type ProbeOutcome, type ProbeSpec, type ResultRecord } from '..
 import { checkResult } from '../protocol/validate.js';
 import { runProbe, type RunOptions } from '../probes/run.js';
 import { Connection } from './connection.js';
+import { AssignmentCache } from './assignment-cache.js';
 import { MemoryOutbox, type Outbox } from './outbox.js';
+import { SqliteOutbox } from './outbox-sqlite.js';
 import { Scheduler } from './scheduler.js';
 
 export interface AgentOptions {
@@ -18,8 +20,15 @@ export interface AgentOptions {
   id: string;
   token: string;
   logger: Logger;
-  /** Reserved for the durable outbox of a later issue; accepted and ignored for now. */
+  /**
+   * Where results wait durably for their ack (outbox.db) and the last assignment is kept
+   * (assignment.json), so neither a collector that is away nor a restart loses anything. Without
+   * it, results wait in memory.
+   */
   dataDir?: string;
+  /** The durable outbox's caps: the oldest pending results beyond them are dropped (and counted). */
+  outboxMaxBytes?: number;
+  outboxMaxAgeMs?: number;
   /** Probes in flight at most (p-limit); default 32. */
   concurrency?: number;
   /** Runs one probe; default runProbe from probes/run.ts. Injectable for tests. */
@@ -76,6 +85,8 @@ const HOUSEKEEPING_MS = 5_000;
 const DROP_LOG_MS = 10_000;
 /** At stop, how long the outbox gets to drain. */
 const STOP_FLUSH_MS = 2_000;
+/** How often results past the durable outbox's age cap are looked for. */
+const EXPIRY_CHECK_MS = 60_000;
 
 export function startAgent(opts: AgentOptions): Agent {
   const log = opts.logger.child({ agent: opts.id });
@@ -90,9 +101,20 @@ export function startAgent(opts: AgentOptions): Agent {
 
   // Strictly increasing within the process, and (microseconds since the epoch at start) above
   // any seq an earlier run of this agent produced, unless it averaged over 1000 results per ms.
-  const firstSeq = Date.now() * 1000;
+  const outbox: Outbox =
+    opts.outbox ??
+    (opts.dataDir === undefined
+      ? new MemoryOutbox({ capacity: OUTBOX_CAPACITY })
+      : SqliteOutbox.open(opts.dataDir, {
+          ...(opts.outboxMaxBytes === undefined ? {} : { maxBytes: opts.outboxMaxBytes }),
+          ...(opts.outboxMaxAgeMs === undefined ? {} : { maxAgeMs: opts.outboxMaxAgeMs }),
+          now,
+        }));
+  // A durable outbox remembers the highest seq: continue above it whatever the clock says.
+  const firstSeq = Math.max(Date.now() * 1000, (outbox.maxSeq ?? 0) + 1);
   let seq = firstSeq;
-  const outbox: Outbox = opts.outbox ?? new MemoryOutbox({ capacity: OUTBOX_CAPACITY });
+  if (outbox.pending > 0) log.info({ results: outbox.pending }, 'results from an earlier run wait in the outbox; they go out first');
+  const cache = opts.dataDir === undefined ? undefined : new AssignmentCache(opts.dataDir);
   const stats = { produced: 0, acked: 0, rejected: 0 };
   let batchTimer: NodeJS.Timeout | undefined;
   let batchDue = false;
@@ -118,7 +140,9 @@ export function startAgent(opts: AgentOptions): Agent {
     reconnect: { minMs, maxMs },
     lastSeq: () => (seq > firstSeq ? seq : undefined),
     onReady: () => {
-      // Whatever waited through the outage goes out at once, oldest first.
+      // Whatever waited through the outage goes out at once, oldest first, with new results
+      // alongside rather than behind it.
+      outbox.markLive?.();
       batchDue = true;
       pump();
     },
@@ -131,6 +155,7 @@ export function startAgent(opts: AgentOptions): Agent {
     onAssignment: (m) => {
       const out = scheduler.assign(m.probes);
       log.info({ revision: m.revision, probes: scheduler.probes.length, ...out }, 'assignment received');
+      cache?.save(m, log);
     },
     onAck: (m) => {
       const r = outbox.ack(m.batch, m.rejected);
@@ -211,7 +236,13 @@ export function startAgent(opts: AgentOptions): Agent {
     dropsUnlogged = 0;
   }
 
+  let lastExpiryCheck = mono();
   const housekeeping = setInterval(() => {
+    if (outbox.dropExpired !== undefined && mono() - lastExpiryCheck >= EXPIRY_CHECK_MS) {
+      lastExpiryCheck = mono();
+      const expired = outbox.dropExpired();
+      if (expired > 0) log.warn({ dropped: expired, total: outbox.dropped }, 'results older than the outbox keeps were dropped unsent');
+    }
     const back = outbox.requeue(mono() - ACK_TIMEOUT_MS);
     if (back > 0) {
       log.warn({ results: back }, 'no ack from the collector in time; sending the results again');
@@ -222,7 +253,13 @@ export function startAgent(opts: AgentOptions): Agent {
   }, HOUSEKEEPING_MS);
   housekeeping.unref();
 
-  log.info({ url: opts.url, concurrency: opts.concurrency ?? 32 }, 'agent starting');
+  log.info({ url: opts.url, concurrency: opts.concurrency ?? 32, outbox: opts.dataDir === undefined ? 'memory' : 'sqlite' }, 'agent starting');
+  // Offline operation: probe on the last assignment until the collector sends a new one.
+  const cached = cache?.load(log);
+  if (cached !== undefined) {
+    scheduler.assign(cached.probes);
+    log.info({ revision: cached.revision, probes: scheduler.probes.length }, 'probing on the cached assignment until the collector is reached');
+  }
   conn.start();
 
   return {
@@ -253,7 +290,9 @@ export function startAgent(opts: AgentOptions): Agent {
         clearTimeout(batchTimer);
         await conn.close(1000, 'agent stopping');
         const unsent = outbox.pending + outbox.inFlightResults;
-        if (unsent > 0) log.warn({ unsent }, 'agent stopped with results the collector did not ack');
+        outbox.close?.();
+        if (unsent > 0 && opts.dataDir !== undefined) log.info({ unsent }, 'agent stopped; unacked results stay in the outbox for the next run');
+        else if (unsent > 0) log.warn({ unsent }, 'agent stopped with results the collector did not ack');
         else log.info('agent stopped');
       })();
       return stopping;

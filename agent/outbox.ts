@@ -1,5 +1,5 @@
-// Results waiting for the collector's ack. Behind a small interface so that the durable SQLite
-// outbox of a later issue can replace the in-memory one without touching the sender.
+// Results waiting for the collector's ack, behind a small interface: the durable SQLite outbox
+// (outbox-sqlite.ts, with a data directory) and this in-memory one (without).
 //
 // Each result is serialized once, when it is added: the sender splices the stored JSON into a
 // frame, so a result is never stringified twice (not even when it is resent), and a string is
@@ -44,8 +44,27 @@ export interface Outbox {
   readonly inFlightBatches: number;
   /** Results in those batches. */
   readonly inFlightResults: number;
-  /** Results dropped because the outbox was full, since the start. */
+  /** Results dropped because the outbox was full (or too old), since the start. */
   readonly dropped: number;
+  /** The highest seq it holds or held (a durable outbox remembers it across restarts). */
+  readonly maxSeq?: number | undefined;
+  /** Results added from now on are live: sent alongside the backlog, not behind it. */
+  markLive?(): void;
+  /** Drops results older than the outbox's age cap; returns how many. */
+  dropExpired?(): number;
+  close?(): void;
+}
+
+/**
+ * A result as JSON, once. Only `detail` is unbounded (error messages are capped): a huge one would
+ * make a frame the collector refuses, and the result would be resent and refused forever. So the
+ * detail gives way and the result is kept.
+ */
+export function serializeResult(record: ResultRecord, maxEntryBytes: number): string {
+  const json = JSON.stringify(record);
+  if (json.length > maxEntryBytes / 3 && utf8Bytes(json) > maxEntryBytes)
+    return JSON.stringify({ ...record, detail: { truncated: true, bytes: utf8Bytes(json) } });
+  return json;
 }
 
 /** Bytes of a string as UTF-8, without allocating a buffer. */
@@ -89,12 +108,7 @@ export class MemoryOutbox implements Outbox {
   }
 
   add(record: ResultRecord): number {
-    let json = JSON.stringify(record);
-    // Only `detail` is unbounded (error messages are capped): a huge one would make a frame the
-    // collector refuses, and the result would be resent and refused forever. Keep the result.
-    if (json.length > this.#maxEntryBytes / 3 && utf8Bytes(json) > this.#maxEntryBytes)
-      json = JSON.stringify({ ...record, detail: { truncated: true, bytes: utf8Bytes(json) } });
-    this.#queue.push({ seq: record.seq, json });
+    this.#queue.push({ seq: record.seq, json: serializeResult(record, this.#maxEntryBytes) });
     let dropped = 0;
     while (this.pending + this.#inFlightResults > this.#capacity && this.pending > 0) {
       this.#head++;

@@ -1,4 +1,6 @@
 import { startAgent } from '../agent/agent.js';
+import { parseDuration } from '../lib/duration.js';
+import { errorMessage } from '../lib/errors.js';
 import { createLogger, type LogLevel } from '../lib/log.js';
 import { fail } from './output.js';
 import { onShutdown } from './signals.js';
@@ -8,6 +10,8 @@ export function runAgentCommand(opts: {
   id: string | undefined;
   token: string | undefined;
   dataDir: string | undefined;
+  outboxMaxMb?: number;
+  outboxMaxAge?: string;
   concurrency: number;
   logLevel: LogLevel;
 }): void {
@@ -18,18 +22,30 @@ export function runAgentCommand(opts: {
   if (!/^[a-z0-9][a-z0-9_-]{0,62}$/.test(opts.id)) fail(`--id: expected an id (lowercase letters, digits, "-" and "_"), got "${opts.id}"`);
   if (!opts.token) fail('--token is required (or set VAGT_AGENT_TOKEN)');
   if (!Number.isInteger(opts.concurrency) || opts.concurrency < 1) fail('--concurrency: expected a positive integer');
+  const maxMb = opts.outboxMaxMb ?? 512;
+  if (!Number.isFinite(maxMb) || maxMb < 1) fail('--outbox-max-mb: expected a number of megabytes, at least 1');
+  const maxAge = parseDuration(opts.outboxMaxAge ?? '7d');
+  if (maxAge === undefined || maxAge <= 0) fail(`--outbox-max-age: expected a duration like 7d or 12h, got "${opts.outboxMaxAge ?? ''}"`);
   const url = new URL(opts.collector);
   // A bare ws://host:port means the standard path.
   if (url.pathname === '/' || url.pathname === '') url.pathname = '/agent';
 
   const log = createLogger({ level: opts.logLevel, name: 'agent' });
-  const agent = startAgent({
-    url: url.toString(),
-    id: opts.id,
-    token: opts.token,
-    logger: log,
-    concurrency: opts.concurrency,
-    ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
-  });
+  let agent: ReturnType<typeof startAgent>;
+  try {
+    agent = startAgent({
+      url: url.toString(),
+      id: opts.id,
+      token: opts.token,
+      logger: log,
+      concurrency: opts.concurrency,
+      ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
+      outboxMaxBytes: Math.round(maxMb * 1024 * 1024),
+      outboxMaxAgeMs: maxAge,
+    });
+  } catch (err) {
+    // An outbox that cannot be opened (a read-only or foreign data directory) is a setup error.
+    fail(errorMessage(err));
+  }
   onShutdown(() => agent.stop(), log);
 }

@@ -46,7 +46,12 @@ const cli = yargs(hideBin(process.argv))
         .option('collector', { type: 'string', describe: 'ws://HOST:PORT/agent or wss://… (env VAGT_COLLECTOR)' })
         .option('id', { type: 'string', describe: 'this agent\'s id, as in the collector\'s config (env VAGT_AGENT_ID)' })
         .option('token', { type: 'string', describe: 'this agent\'s token (env VAGT_AGENT_TOKEN)' })
-        .option('data-dir', { type: 'string', describe: 'directory for the agent\'s local state' })
+        .option('data-dir', {
+          type: 'string',
+          describe: 'directory for the durable outbox and the cached assignment (env VAGT_DATA_DIR; default ./data/agent)',
+        })
+        .option('outbox-max-mb', { type: 'number', default: 512, describe: 'disk the outbox may use; the oldest unsent results are dropped beyond it' })
+        .option('outbox-max-age', { type: 'string', default: '7d', describe: 'unsent results older than this are dropped' })
         .option('concurrency', { type: 'number', default: 32, describe: 'probes in flight at most' })
         .options(logLevel),
     async (a) => {
@@ -55,7 +60,9 @@ const cli = yargs(hideBin(process.argv))
         collector: a.collector ?? process.env.VAGT_COLLECTOR,
         id: a.id ?? process.env.VAGT_AGENT_ID,
         token: a.token ?? process.env.VAGT_AGENT_TOKEN,
-        dataDir: a['data-dir'],
+        dataDir: a['data-dir'] ?? process.env.VAGT_DATA_DIR ?? './data/agent',
+        outboxMaxMb: a['outbox-max-mb'],
+        outboxMaxAge: a['outbox-max-age'],
         concurrency: a.concurrency,
         logLevel: a['log-level'],
       });
