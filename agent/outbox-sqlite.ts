@@ -90,6 +90,9 @@ export class SqliteOutbox implements Outbox {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
       db.pragma('busy_timeout = 5000');
+      // Appends at the tail, reads and deletes at the head: a small page cache does, and the
+      // agent's memory budget is tight (docs/PERFORMANCE.md).
+      db.pragma('cache_size = -256');
       db.exec('CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY, ts INTEGER NOT NULL, bytes INTEGER NOT NULL, json TEXT NOT NULL)');
       return new SqliteOutbox(path, db, opts);
     } catch (err) {

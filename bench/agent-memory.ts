@@ -8,8 +8,12 @@
 //       [--no-tuning] [--node-flags "--flag ..."] [--verbose] [--sample-ms 1000]
 //       [--cli]   run `node dist/cli/main.js agent ...` itself instead, and read its RSS and CPU
 //                 from /proc (no heap figures then)
+//       [--memory-outbox]  results wait in memory instead of the durable SQLite outbox (the
+//                 default of `vagt agent`, in a temporary data directory here)
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import type { ProbeSpec } from '../protocol/messages.js';
@@ -92,11 +96,11 @@ function cpuMs(): number {
   return (c.user + c.system) / 1000;
 }
 
-function runAgent(url: string, concurrency: number, tune: boolean): void {
+function runAgent(url: string, concurrency: number, tune: boolean, dataDir: string | undefined): void {
   // As `vagt agent` does, before anything is compiled.
   if (tune) tuneForSmallFootprint();
   const logger = createLogger({ level: 'warn', name: 'agent', destination: 2 });
-  const agent = startAgent({ url, id: 'bench-1', token: TOKEN, logger, concurrency });
+  const agent = startAgent({ url, id: 'bench-1', token: TOKEN, logger, concurrency, ...(dataDir === undefined ? {} : { dataDir }) });
   const t0 = performance.now();
   const timer = setInterval(() => {
     const m = process.memoryUsage();
@@ -141,12 +145,22 @@ function startChildAgent(
   url: string,
   concurrency: number,
   tune: boolean,
+  dataDir: string | undefined,
   flags: string[],
   sampleMs: number,
   onSample: (s: Sample) => void,
 ): () => Promise<{ maxRss: number }> {
   const agent = forkSelf(
-    ['--agent', url, '--concurrency', String(concurrency), '--sample-ms', String(sampleMs), ...(tune ? [] : ['--no-tuning'])],
+    [
+      '--agent',
+      url,
+      '--concurrency',
+      String(concurrency),
+      '--sample-ms',
+      String(sampleMs),
+      ...(tune ? [] : ['--no-tuning']),
+      ...(dataDir === undefined ? [] : ['--data-dir', dataDir]),
+    ],
     flags,
   );
   agent.on('message', (m: { sample?: Sample }) => {
@@ -166,12 +180,14 @@ function startChildAgent(
 function startCliAgent(
   url: string,
   concurrency: number,
+  dataDir: string | undefined,
   flags: string[],
   sampleMs: number,
   onSample: (s: Sample) => void,
 ): () => Promise<{ maxRss: number }> {
   const main = fileURLToPath(new URL('../cli/main.js', import.meta.url));
-  const args = [...flags, main, 'agent', '--collector', url, '--id', 'bench-1', '--token', TOKEN, '--concurrency', String(concurrency)];
+  // Without a data directory `vagt agent` uses ./data/agent; the in-memory outbox is not a CLI choice.
+  const args = [...flags, main, 'agent', '--collector', url, '--id', 'bench-1', '--token', TOKEN, '--concurrency', String(concurrency), '--data-dir', dataDir ?? mkdtempSync(join(tmpdir(), 'vagt-bench-cli-'))];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   const pid = child.pid ?? 0;
   const t0 = performance.now();
@@ -293,9 +309,14 @@ async function main(): Promise<void> {
       );
   };
   const sampleMs = numberArg('sample-ms', 1000);
-  const stop = cli ? startCliAgent(url, concurrency, flags, sampleMs, onSample) : startChildAgent(url, concurrency, tune, flags, sampleMs, onSample);
+  const dataDir = process.argv.includes('--memory-outbox') ? undefined : mkdtempSync(join(tmpdir(), 'vagt-bench-agent-'));
+  process.stdout.write(`outbox: ${dataDir === undefined ? 'in memory' : 'durable (SQLite)'}\n`);
+  const stop = cli
+    ? startCliAgent(url, concurrency, dataDir, flags, sampleMs, onSample)
+    : startChildAgent(url, concurrency, tune, dataDir, flags, sampleMs, onSample);
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const done = await stop();
+  if (dataDir !== undefined) rmSync(dataDir, { recursive: true, force: true });
   for (const ws of wss.clients) ws.terminate();
   wss.close();
   target.disconnect();
@@ -335,6 +356,7 @@ async function main(): Promise<void> {
     cpu_ms_per_probe: cpuPerProbe,
     cpu_percent: cpuShare,
     agent_process: cli ? 'vagt agent' : tune ? 'startAgent, tuned' : 'startAgent, untuned',
+    outbox: dataDir === undefined ? 'memory' : 'sqlite',
     goal_rss_mb: GOAL_RSS_MB,
     meets_goal: rssMax / MB <= GOAL_RSS_MB,
   };
@@ -354,7 +376,13 @@ const agentAt = process.argv.indexOf('--agent');
 if (process.argv.includes('--target')) {
   serveTarget();
 } else if (agentAt !== -1) {
-  runAgent(process.argv[agentAt + 1] ?? '', Math.round(numberArg('concurrency', 32)), !process.argv.includes('--no-tuning'));
+  const dataAt = process.argv.indexOf('--data-dir');
+  runAgent(
+    process.argv[agentAt + 1] ?? '',
+    Math.round(numberArg('concurrency', 32)),
+    !process.argv.includes('--no-tuning'),
+    dataAt === -1 ? undefined : process.argv[dataAt + 1],
+  );
 } else {
   main().catch((err: unknown) => {
     process.stderr.write(`agent-memory: ${err instanceof Error ? err.message : String(err)}\n`);
