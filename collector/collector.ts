@@ -14,6 +14,7 @@ import { registerRoutes } from './api/routes.js';
 import { TokenRing } from './auth.js';
 import { CommitQueue } from './commit-queue.js';
 import type { CollectorContext, ReloadResult } from './context.js';
+import { Backfill } from './backfill.js';
 import { Ingest } from './ingest.js';
 import { LatestResults } from './latest.js';
 import { CollectorMetrics } from './metrics.js';
@@ -113,6 +114,9 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const metrics = new CollectorMetrics({ latest: () => latest.all(), alerts: () => tracker.alertSeries() });
   let closing = false;
 
+  let tracked = new Map(trackedSystems(model).map((t) => [t.id, t]));
+  const backfill = new Backfill({ store, clock, logger: log, maintenance, systems: () => tracked });
+
   const stored = (what: string) => (err: unknown) => log.warn({ err: errorMessage(err) }, `storing ${what} failed`);
   const applyChanges = (ev: Evaluation): void => {
     const { changes, alerts, incidents } = ev;
@@ -145,6 +149,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       const r = rows[i]!;
       accepted++;
       metrics.observe(r);
+      backfill.note(r);
       if (latest.update(r)) {
         metrics.latest(r);
         touched.add(r.system);
@@ -234,6 +239,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     metrics.retain({ systems: new Set(nextModel.systems.map((s) => s.id)), agents: new Set(nextModel.agentIds), probe: assigned });
     for (const id of nextModel.agentIds) metrics.agentConnected(id, ingest.isConnected(id));
     maintenance.setConfigWindows(configWindows(next.maintenance, clock.now()));
+    tracked = new Map(trackedSystems(nextModel).map((t) => [t.id, t]));
     track(tracker, nextModel);
     applyChanges(tracker.evaluate());
     syncStatusMetrics();
@@ -347,6 +353,9 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       await queue.drain();
       await ingest.close();
       await queue.drain();
+      // Late results already stored are replayed now rather than on the next start.
+      await backfill.flush();
+      await backfill.close();
       server.closeAllConnections();
       await serverClosed;
       await store.close();

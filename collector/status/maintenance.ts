@@ -94,6 +94,13 @@ export class MaintenanceCalendar {
     return undefined;
   }
 
+  /** Starts and ends of the system's windows within [from, to). */
+  edges(system: string, from: number, to: number): number[] {
+    const out: number[] = [];
+    for (const w of this.#bySystem.get(system) ?? []) for (const t of [w.start, w.end]) if (t >= from && t < to) out.push(t);
+    return out;
+  }
+
   /** Every window with its state at `now`, by start. */
   list(now: number): (MaintenanceWindow & { state: WindowState })[] {
     return this.#all()

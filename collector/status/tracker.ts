@@ -38,6 +38,8 @@ export interface TrackedSystem {
 /** Where the engine learns about service windows. */
 export interface MaintenanceLookup {
   activeFor(system: string, now: number): { id: string } | undefined;
+  /** Starts and ends of the system's windows within [from, to), for replaying history. */
+  edges?(system: string, from: number, to: number): number[];
 }
 
 /** What one evaluation changed. */

@@ -2,6 +2,7 @@
 // It behaves as SQLite does, down to a closed store rejecting rather than throwing.
 import { VagtError } from '../../lib/errors.js';
 import type { AlertEvent } from '../status/alerts.js';
+import type { View } from '../status/types.js';
 import type { Incident, IncidentChange } from '../status/incidents.js';
 import type { MaintenanceWindow } from '../status/maintenance.js';
 import {
@@ -115,10 +116,21 @@ export class MemoryStore implements Store {
 
   latestStatuses(): Promise<StatusChange[]> {
     return this.#run(() => {
-      // The order of record decides what "last" means, as SQLite's MAX(id) does.
+      // The latest by time, then by order of record, as SQLite's query does.
       const last = new Map<string, StatusChange>();
-      for (const c of this.#changes) last.set(key(c.system, c.view), c);
+      for (const c of this.#changes) {
+        const k = key(c.system, c.view);
+        const cur = last.get(k);
+        if (cur === undefined || c.at >= cur.at) last.set(k, c);
+      }
       return [...last.values()].map(copyChange);
+    });
+  }
+
+  replaceStatusChanges(system: string, view: View, from: number, to: number, changes: readonly StatusChange[]): Promise<void> {
+    return this.#run(() => {
+      this.#changes = this.#changes.filter((c) => !(c.system === system && c.view === view && c.at >= from && c.at < to));
+      for (const c of changes) if (c.at >= from && c.at < to) this.#changes.push({ ...copyChange(c), system, view });
     });
   }
 

@@ -276,12 +276,24 @@ export class SqliteStore implements Store {
       (
         this.#db
           .prepare(
-            `SELECT system, view, status, cause, at FROM status_changes
-             WHERE id IN (SELECT MAX(id) FROM status_changes GROUP BY system, view)`,
+            // The latest by time, not by insertion: a late result's history is written after.
+            `SELECT system, view, status, cause, at FROM status_changes c
+             WHERE id = (SELECT id FROM status_changes d WHERE d.system = c.system AND d.view = c.view ORDER BY at DESC, id DESC LIMIT 1)`,
           )
           .all() as ChangeRow[]
       ).map(fromChangeRow),
     );
+  }
+
+  replaceStatusChanges(system: string, view: View, from: number, to: number, changes: readonly StatusChange[]): Promise<void> {
+    return this.#run(() => {
+      const del = this.#db.prepare('DELETE FROM status_changes WHERE system = ? AND view = ? AND at >= ? AND at < ?');
+      const ins = this.#db.prepare('INSERT INTO status_changes (system, view, status, cause, at) VALUES (?, ?, ?, ?, ?)');
+      this.#db.transaction(() => {
+        del.run(system, view, from, to);
+        for (const c of changes) if (c.at >= from && c.at < to) ins.run(system, view, c.status, JSON.stringify(c.cause), c.at);
+      })();
+    });
   }
 
   statusIntervals(q: IntervalQuery): Promise<StatusInterval[]> {

@@ -110,8 +110,13 @@ export interface Store {
   recordStatusChanges(changes: readonly StatusChange[]): Promise<void>;
   /** Status changes oldest first. */
   statusChanges(q?: StatusChangeQuery): Promise<StatusChange[]>;
-  /** The last change per (system, view), so `since` survives a restart. */
+  /** The last change per (system, view) by time, so `since` survives a restart. */
   latestStatuses(): Promise<StatusChange[]>;
+  /**
+   * Rewrites one system's history: the changes of `view` in [from, to) are replaced by `changes`
+   * (each inside that range), in one transaction. For results that arrived late.
+   */
+  replaceStatusChanges(system: string, view: View, from: number, to: number, changes: readonly StatusChange[]): Promise<void>;
   /** The timeline of one system and view over [from, to): consecutive stretches of one status. */
   statusIntervals(q: IntervalQuery): Promise<StatusInterval[]>;
   /** Stores incidents as they open, change and resolve, with the updates they gained. */

@@ -210,6 +210,21 @@ export function storeSuite(name: string, makeHarness: () => StoreHarness): void 
       expect(await store.statusIntervals({ system: 'nobody', view: 'own', from: T0 })).toEqual([]);
     });
 
+    it('rewrites a stretch of history, and still knows the latest status by time', async () => {
+      const ch = (status: Status, at: number) => ({ system: 'mitid', view: 'own' as const, status, cause: [], at });
+      await store.recordStatusChanges([ch('operational', T0), ch('unknown', T0 + 10_000), ch('operational', T0 + 20_000)]);
+      // A late backlog shows an outage from 12 s to 15 s inside the unknown stretch.
+      await store.replaceStatusChanges('mitid', 'own', T0 + 10_000, T0 + 20_000, [ch('operational', T0 + 10_000), ch('major_outage', T0 + 12_000), ch('operational', T0 + 15_000), ch('major_outage', T0 + 25_000)]);
+      const intervals = await store.statusIntervals({ system: 'mitid', view: 'own', from: T0 });
+      expect(intervals.map((i) => [i.status, i.from - T0, i.to === null ? null : i.to - T0])).toEqual([
+        ['operational', 0, 12_000],
+        ['major_outage', 12_000, 15_000],
+        ['operational', 15_000, null],
+      ]);
+      // Written last, but earliest: the latest status is still the one at 20 s.
+      expect(await store.latestStatuses()).toEqual([ch('operational', T0 + 20_000)]);
+    });
+
     it('stores incidents with their updates, open and resolved, newest first', async () => {
       const opened: IncidentUpdate = { at: T0, kind: 'opened', status: 'partial_outage', priority: 2, affected: ['mitid', 'nemlog-in'], message: 'opened' };
       const inc: Incident = {
