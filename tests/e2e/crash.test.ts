@@ -117,12 +117,21 @@ describe('a collector killed with SIGKILL under load', () => {
 
     collector = start(collectorArgs);
     await until('the collector again', async () => (await fetch(`${base}/readyz`)).ok);
-    const before = await storedCount(base, 'kbh-1');
-    await until('ingest after the restart', async () => (await storedCount(base, 'kbh-1')).count > before.count + 40);
+    // Both agents back (their reconnect backoff may have grown while the collector was away).
+    const before = await Promise.all(AGENTS.map((id) => storedCount(base, id)));
+    await until(
+      'ingest from both agents after the restart',
+      async () => (await Promise.all(AGENTS.map((id) => storedCount(base, id)))).every((now, i) => now.count > (before[i]?.count ?? 0) + 40),
+      40_000,
+    );
 
     for (const a of agents) a.child.kill('SIGTERM');
     expect(await Promise.all(agents.map((a) => a.exited))).toEqual([0, 0]);
     for (const id of AGENTS) {
+      // Nothing left behind in the agent's outbox either.
+      const outbox = new Database(join(dir, id, 'outbox.db'), { readonly: true });
+      expect((outbox.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n).toBe(0);
+      outbox.close();
       const stored = await storedCount(base, id);
       expect({ agent: id, stored: stored.count }).toEqual({ agent: id, stored: seen.get(id) });
       expect(stored.seqs.size).toBe(stored.count);
