@@ -41,6 +41,9 @@ export interface AgentOptions {
   now?: () => number;
   /** Where results wait for their ack; default an in-memory outbox of 100,000 results. */
   outbox?: Outbox;
+  /** TLS trust for wss://: CA certificates (`--ca`), or one pinned certificate (the in-process agent). */
+  ca?: string | Buffer;
+  pinnedCert?: string | Buffer;
 }
 
 export interface AgentStats {
@@ -138,6 +141,8 @@ export function startAgent(opts: AgentOptions): Agent {
     token: opts.token,
     logger: log,
     reconnect: { minMs, maxMs },
+    ...(opts.ca === undefined ? {} : { ca: opts.ca }),
+    ...(opts.pinnedCert === undefined ? {} : { pinnedCert: opts.pinnedCert }),
     lastSeq: () => (seq > firstSeq ? seq : undefined),
     onReady: () => {
       // Whatever waited through the outage goes out at once, oldest first, with new results

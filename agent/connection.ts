@@ -2,6 +2,7 @@
 // frames both ways; heartbeat watch; reconnect with exponential backoff and full jitter.
 // It knows nothing of probes or results: the agent gives it callbacks.
 import type { IncomingMessage } from 'node:http';
+import type { createConnection } from 'node:net';
 import type { Logger } from 'pino';
 import WebSocket from 'ws';
 import { errorMessage } from '../lib/errors.js';
@@ -14,6 +15,7 @@ import {
   type HelloMessage,
 } from '../protocol/messages.js';
 import { frameText, parseCollectorMessage } from '../protocol/validate.js';
+import { pinnedConnect, tlsAdvice } from './tls.js';
 
 /** Heartbeat period assumed until the welcome names one (the collector's default). */
 const DEFAULT_HEARTBEAT_MS = 15_000;
@@ -44,6 +46,10 @@ export interface ConnectionOptions {
   lastSeq?: () => number | undefined;
   /** Default Math.random; injectable for tests of the backoff. */
   random?: () => number;
+  /** PEM CA certificates to trust for wss:// instead of the built-in list (`vagt agent --ca`). */
+  ca?: string | Buffer;
+  /** Trust exactly this certificate for wss://, whatever its names and issuer (the in-process agent). */
+  pinnedCert?: string | Buffer;
 }
 
 /**
@@ -56,7 +62,7 @@ export function backoffDelay(attempt: number, minMs: number, maxMs: number, rand
   return Math.round(minMs + random() * Math.max(0, ceiling - minMs));
 }
 
-type Trouble = 'unauthorized' | 'unsupported_version' | 'replaced' | 'policy' | undefined;
+type Trouble = 'unauthorized' | 'unsupported_version' | 'replaced' | 'policy' | 'tls' | undefined;
 
 export class Connection {
   readonly #o: ConnectionOptions;
@@ -134,6 +140,9 @@ export class Connection {
         maxPayload: MAX_INCOMING_BYTES,
         perMessageDeflate: false,
         followRedirects: false,
+        ...(this.#o.ca === undefined ? {} : { ca: this.#o.ca }),
+        // ws types it as net.createConnection; node:http also takes one that calls back.
+        ...(this.#o.pinnedCert === undefined ? {} : { createConnection: pinnedConnect(this.#o.pinnedCert) as unknown as typeof createConnection }),
       });
     } catch (err) {
       // An unusable URL is not going to get better; still, never crash: retry slowly and say why.
@@ -148,6 +157,7 @@ export class Connection {
     this.#trouble = undefined;
     let status: number | undefined;
     let lastError: string | undefined;
+    let tlsProblem: string | undefined;
 
     ws.on('unexpected-response', (_req, res: IncomingMessage) => {
       status = res.statusCode;
@@ -192,14 +202,17 @@ export class Connection {
     });
     ws.on('error', (err) => {
       // After a refused upgrade, the collector's own explanation is the better message.
-      if (status === undefined) lastError = err.message;
+      if (status === undefined) {
+        lastError = err.message;
+        tlsProblem = tlsAdvice(err);
+      }
     });
     ws.on('close', (code, reasonBuf) => {
       const reason = reasonBuf.toString();
       const wasReady = this.#ready;
       this.#cleanup();
       if (this.#ws === ws) this.#ws = undefined;
-      this.#noteClose(code, reason, status, lastError, wasReady);
+      this.#noteClose(code, reason, status, lastError, wasReady, tlsProblem);
       // Reset the backoff only after a connection that lasted, so a collector that accepts and
       // drops at once is still backed off from.
       if (wasReady && performance.now() - this.#readyAt >= (this.#o.stableMs ?? 10_000)) this.#attempt = 0;
@@ -296,7 +309,14 @@ export class Connection {
     this.#watchTimer = undefined;
   }
 
-  #noteClose(code: number, reason: string, status: number | undefined, error: string | undefined, wasReady: boolean): void {
+  #noteClose(
+    code: number,
+    reason: string,
+    status: number | undefined,
+    error: string | undefined,
+    wasReady: boolean,
+    tlsProblem?: string,
+  ): void {
     if (this.#stopped) {
       this.#log.info({ code, reason }, 'disconnected from the collector');
       return;
@@ -324,6 +344,10 @@ export class Connection {
       // 1000/1001: the collector closed on purpose (a restart, most likely); anything else is trouble.
       const level = code === CLOSE.normal || code === CLOSE.goingAway ? 'info' : 'warn';
       this.#log[level]({ code, reason: reason || undefined }, 'disconnected from the collector');
+    } else if (tlsProblem !== undefined) {
+      // Not going to fix itself: an operator must act, so retry slowly.
+      this.#trouble = 'tls';
+      this.#log.error({ url, err: error }, `cannot connect to the collector: ${tlsProblem} (retrying slowly)`);
     } else {
       this.#log.warn({ url, code, err: error }, 'cannot connect to the collector');
     }

@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { startAgent } from '../agent/agent.js';
 import { parseDuration } from '../lib/duration.js';
-import { errorMessage } from '../lib/errors.js';
+import { errorMessage, fileErrorMessage } from '../lib/errors.js';
 import { createLogger, type LogLevel } from '../lib/log.js';
 import { fail } from './output.js';
 import { onShutdown } from './signals.js';
@@ -9,6 +10,8 @@ export function runAgentCommand(opts: {
   collector: string | undefined;
   id: string | undefined;
   token: string | undefined;
+  /** A PEM file of CA certificates for wss://. */
+  ca?: string | undefined;
   dataDir: string | undefined;
   outboxMaxMb?: number;
   outboxMaxAge?: string;
@@ -26,6 +29,7 @@ export function runAgentCommand(opts: {
   if (!Number.isFinite(maxMb) || maxMb < 1) fail('--outbox-max-mb: expected a number of megabytes, at least 1');
   const maxAge = parseDuration(opts.outboxMaxAge ?? '7d');
   if (maxAge === undefined || maxAge <= 0) fail(`--outbox-max-age: expected a duration like 7d or 12h, got "${opts.outboxMaxAge ?? ''}"`);
+  const ca = opts.ca ? readCa(opts.ca) : undefined;
   const url = new URL(opts.collector);
   // A bare ws://host:port means the standard path.
   if (url.pathname === '/' || url.pathname === '') url.pathname = '/agent';
@@ -37,6 +41,7 @@ export function runAgentCommand(opts: {
       url: url.toString(),
       id: opts.id,
       token: opts.token,
+      ...(ca === undefined ? {} : { ca }),
       logger: log,
       concurrency: opts.concurrency,
       ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
@@ -48,4 +53,16 @@ export function runAgentCommand(opts: {
     fail(errorMessage(err));
   }
   onShutdown(() => agent.stop(), log);
+}
+
+/** The --ca file, checked now: a typo should stop the agent, not fail every connection later. */
+function readCa(path: string): Buffer {
+  let pem: Buffer;
+  try {
+    pem = readFileSync(path);
+  } catch (err) {
+    fail(`--ca: cannot read ${path}: ${fileErrorMessage(err)}`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) fail(`--ca: ${path} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  return pem;
 }

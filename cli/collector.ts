@@ -1,7 +1,7 @@
 import { startCollector } from '../collector/collector.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
 import { createLogger, type LogLevel } from '../lib/log.js';
-import { errorMessage } from '../lib/errors.js';
+import { VagtError, errorMessage } from '../lib/errors.js';
 import { loadConfigOrExit } from './config.js';
 import { EXIT, fail } from './output.js';
 import { onShutdown } from './signals.js';
@@ -26,7 +26,9 @@ export async function runCollectorCommand(opts: {
       ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
     });
   } catch (err) {
-    fail(`cannot start the collector: ${errorMessage(err)}`, EXIT.failed);
+    // A certificate that cannot be read or an address that cannot be used is bad configuration.
+    const code = err instanceof VagtError && err.code === 'VAGT_ERR_CONFIG' ? EXIT.usage : EXIT.failed;
+    fail(`cannot start the collector: ${errorMessage(err)}`, code);
   }
   log.info({ url: collector.url }, 'collector listening');
   onShutdown(() => collector.close(), log);

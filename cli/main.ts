@@ -46,6 +46,10 @@ const cli = yargs(hideBin(process.argv))
         .option('collector', { type: 'string', describe: 'ws://HOST:PORT/agent or wss://… (env VAGT_COLLECTOR)' })
         .option('id', { type: 'string', describe: 'this agent\'s id, as in the collector\'s config (env VAGT_AGENT_ID)' })
         .option('token', { type: 'string', describe: 'this agent\'s token (env VAGT_AGENT_TOKEN)' })
+        .option('ca', {
+          type: 'string',
+          describe: 'PEM file of the CA certificates to trust for wss://, instead of the built-in ones: a private CA (env VAGT_CA)',
+        })
         .option('data-dir', {
           type: 'string',
           describe: 'directory for the durable outbox and the cached assignment (env VAGT_DATA_DIR; default ./data/agent)',
@@ -60,6 +64,7 @@ const cli = yargs(hideBin(process.argv))
         collector: a.collector ?? process.env.VAGT_COLLECTOR,
         id: a.id ?? process.env.VAGT_AGENT_ID,
         token: a.token ?? process.env.VAGT_AGENT_TOKEN,
+        ca: a.ca ?? process.env.VAGT_CA,
         dataDir: a['data-dir'] ?? process.env.VAGT_DATA_DIR ?? './data/agent',
         outboxMaxMb: a['outbox-max-mb'],
         outboxMaxAge: a['outbox-max-age'],

@@ -1,8 +1,19 @@
 // Bearer tokens compared in constant time: both sides are hashed to sha256 first, so
 // timingSafeEqual sees equal lengths and the comparison leaks neither content nor length.
+// A token configured as its hash (`token_sha256`) is already the digest and is compared the same way.
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { VagtError } from '../lib/errors.js';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+
+/** The 32 bytes of a hex SHA-256; anything else would make timingSafeEqual throw later. */
+function hexDigest(id: string, hex: string): Buffer {
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new VagtError('VAGT_ERR_CONFIG', `agent ${id}: token_sha256 is not 64 hex digits`);
+  return Buffer.from(hex, 'hex');
+}
+
+/** An agent's token, or its SHA-256 in hex. */
+export type TokenEntry = { id: string; token: string } | { id: string; sha256: string };
 
 /** The token of an `Authorization: Bearer <token>` header, or undefined. */
 export function bearerToken(header: string | undefined): string | undefined {
@@ -19,8 +30,8 @@ export function tokenEquals(presented: string, expected: string): boolean {
 export class TokenRing {
   readonly #entries: { id: string; digest: Buffer }[];
 
-  constructor(entries: Iterable<{ id: string; token: string }>) {
-    this.#entries = [...entries].map((e) => ({ id: e.id, digest: digest(e.token) }));
+  constructor(entries: Iterable<TokenEntry>) {
+    this.#entries = [...entries].map((e) => ({ id: e.id, digest: 'token' in e ? digest(e.token) : hexDigest(e.id, e.sha256) }));
   }
 
   /** The agent id whose token this is. Every entry is compared, so the time does not tell which matched. */

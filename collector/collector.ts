@@ -11,7 +11,7 @@ import { systemClock, type Clock } from '../lib/clock.js';
 import { VagtError, errorMessage } from '../lib/errors.js';
 import { CLOSE } from '../protocol/messages.js';
 import { registerRoutes } from './api/routes.js';
-import { TokenRing } from './auth.js';
+import { TokenRing, type TokenEntry } from './auth.js';
 import { CommitQueue } from './commit-queue.js';
 import type { CollectorContext, ReloadResult } from './context.js';
 import { Backfill } from './backfill.js';
@@ -23,6 +23,7 @@ import { Router, createHttpServer } from './server.js';
 import { MaintenanceCalendar, configWindows } from './status/maintenance.js';
 import { StatusTracker, type Evaluation, type TrackedSystem } from './status/tracker.js';
 import { SqliteStore } from './store/sqlite.js';
+import { readTlsFiles } from './tls.js';
 import type { StoredResult } from './store/types.js';
 
 export interface CollectorOptions {
@@ -41,7 +42,7 @@ export interface CollectorOptions {
 }
 
 export interface Collector {
-  /** e.g. "http://127.0.0.1:40123" */
+  /** e.g. "http://127.0.0.1:40123"; https:// with collector.tls */
   readonly url: string;
   readonly port: number;
   /** Re-reads configPath when no config is given; pushes new assignments to connected agents. */
@@ -91,7 +92,10 @@ function track(tracker: StatusTracker, model: Model): void {
 }
 
 function tokenRing(config: Config, localToken: string | undefined): TokenRing {
-  const entries = config.agents.map((a) => ({ id: a.id, token: a.token }));
+  // The loader guarantees one of token and token_sha256.
+  const entries = config.agents.flatMap((a): TokenEntry[] =>
+    a.token !== undefined ? [{ id: a.id, token: a.token }] : a.token_sha256 !== undefined ? [{ id: a.id, sha256: a.token_sha256 }] : [],
+  );
   if (localToken !== undefined) entries.push({ id: LOCAL_AGENT_ID, token: localToken });
   return new TokenRing(entries);
 }
@@ -103,6 +107,8 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const localToken = localAgent ? randomBytes(24).toString('base64url') : undefined;
   const listen = parseListen(opts.listen ?? opts.config.collector.listen);
   const dataDir = opts.dataDir ?? opts.config.collector.data_dir;
+  // Before anything opens: an unreadable certificate is a configuration error.
+  const tls = opts.config.collector.tls === undefined ? undefined : readTlsFiles(opts.config.collector.tls);
 
   let model = new Model(opts.config, { localAgent });
   let tokens = tokenRing(opts.config, localToken);
@@ -201,6 +207,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     router,
     logger: log,
     upgrades: { '/agent': (req, socket, head) => ingest.handleUpgrade(req, socket, head) },
+    ...(tls === undefined ? {} : { tls }),
   });
 
   let reloading: Promise<ReloadResult> = Promise.resolve({ ok: true, revision: model.revision, changed: false });
@@ -229,6 +236,8 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     for (const key of ['listen', 'data_dir'] as const)
       if (next.collector[key] !== prev.config.collector[key])
         log.warn({ key: `collector.${key}` }, 'this setting changes only when the collector restarts');
+    if (JSON.stringify(next.collector.tls) !== JSON.stringify(prev.config.collector.tls))
+      log.warn({ key: 'collector.tls' }, 'this setting changes only when the collector restarts');
     const nextTokens = tokenRing(next, localToken);
     for (const c of ingest.connections())
       if (!nextTokens.sameToken(tokens, c.agent)) ingest.disconnect(c.agent, CLOSE.policy, 'agent token changed or agent removed');
@@ -293,7 +302,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const port = address.port;
   const unspecified = address.address === '0.0.0.0' || address.address === '::';
   const host = unspecified ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const url = `http://${host}:${port}`;
+  const url = `${tls === undefined ? 'http' : 'https'}://${host}:${port}`;
 
   const timers = [
     setInterval(() => {
@@ -327,9 +336,10 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     try {
       const { startAgent } = await import('../agent/agent.js');
       agent = startAgent({
-        url: `ws://${host}:${port}/agent`,
+        url: `${tls === undefined ? 'ws' : 'wss'}://${host}:${port}/agent`,
         id: LOCAL_AGENT_ID,
         token: localToken,
+        ...(tls === undefined ? {} : { pinnedCert: tls.cert }),
         logger: log.child({ component: 'local-agent' }),
         // The agent keeps its sequence here, so its results stay unique across restarts.
         dataDir: join(dataDir, 'local-agent'),

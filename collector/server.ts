@@ -2,6 +2,7 @@
 // portal, and the agents' WebSocket upgrade at /agent. Every handler is wrapped, so a bug or bad
 // input answers with a status code and a log line, never a crash.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { errorMessage } from '../lib/errors.js';
@@ -88,13 +89,21 @@ export interface HttpServerOptions {
   logger: Logger;
   /** WebSocket upgrades by path; any other path is refused with 404. */
   upgrades: Record<string, (req: IncomingMessage, socket: Duplex, head: Buffer) => void>;
+  /** PEM certificate (with its chain) and key: HTTPS and wss:// on the same port instead of HTTP. */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 export function createHttpServer(opts: HttpServerOptions): Server {
   const { router, logger } = opts;
-  const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => {
+  const limits = { requestTimeout: 30_000, headersTimeout: 10_000 };
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     void handle(req, res);
-  });
+  };
+  // An https.Server is an http.Server on TLS sockets: routes and upgrades below serve both alike.
+  const server: Server =
+    opts.tls === undefined ? createServer(limits, onRequest) : createHttpsServer({ ...limits, ...opts.tls }, onRequest);
+  // A client that does not trust the certificate (or speaks plain HTTP) fails here, before any request.
+  server.on('tlsClientError', (err: Error) => logger.debug({ err: err.message }, 'TLS handshake with a client failed'));
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let url: URL;

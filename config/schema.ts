@@ -302,10 +302,16 @@ export const maintenance = z.strictObject({
   description: localized.optional(),
 });
 
+// Exactly one of token and token_sha256: checked in semantics.ts, so a missing pair is one problem.
 export const agent = z.strictObject({
   id,
   name: z.string().optional(),
-  token: z.string().min(16, 'expected a token of at least 16 characters'),
+  token: z.string().min(16, 'expected a token of at least 16 characters').optional(),
+  /** The token's SHA-256 in hex, so the file need not hold the token itself. */
+  token_sha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'expected the SHA-256 of the token: 64 hex digits, as printed by printf %s "$TOKEN" | sha256sum')
+    .optional(),
 });
 
 export const collector = z.strictObject({
@@ -317,6 +323,8 @@ export const collector = z.strictObject({
   smtp: z.strictObject({ url: z.string().regex(/^smtps?:\/\//, 'expected smtp:// or smtps://'), from: z.string() }).optional(),
   /** How long raw results are kept. */
   retention: duration.default(30 * 86_400_000),
+  /** PEM files; when set, the one port serves HTTPS and wss://. Read at start, not here. */
+  tls: z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) }).optional(),
 });
 
 export const configSchema = z.strictObject({

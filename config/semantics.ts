@@ -1,6 +1,7 @@
 // Checks across keys that a schema cannot express: references, uniqueness, cycles, time zones.
 // They read the interpolated document defensively rather than the parsed Config, so they run even
 // when the schema found problems: one `check-config` run lists everything, not one layer at a time.
+import { createHash } from 'node:crypto';
 import { formatDuration, parseDuration } from '../lib/duration.js';
 import { formatPath, type PathSegment } from './diagnostics.js';
 import { configSchema } from './schema.js';
@@ -73,21 +74,36 @@ function checkCollector(collector: Obj, agents: unknown[], report: Report): void
   if (tz !== undefined && !isTimeZone(tz)) {
     report(['collector', 'timezone'], `unknown time zone ${tz}; expected an IANA zone like Europe/Copenhagen`);
   }
-  // Never print a token: say which entries share one.
+  // Never print a token: say which entries share one. Tokens are compared by their SHA-256, so a
+  // token_sha256 that hashes another agent's token (or the admin token) is caught too.
   const byToken = new Map<string, number>();
   agents.forEach((a, i) => {
-    const token = str(obj(a)?.token);
-    if (token === undefined) return;
-    const j = byToken.get(token);
-    if (j === undefined) byToken.set(token, i);
-    else report(['agents', i, 'token'], `same token as agents[${j}]; every agent needs its own token`);
+    const agent = obj(a);
+    if (agent === undefined) return;
+    const token = str(agent.token);
+    const hash = str(agent.token_sha256);
+    if (agent.token === undefined && agent.token_sha256 === undefined) {
+      report(['agents', i, 'token'], 'missing required key; give token or token_sha256');
+      return;
+    }
+    if (agent.token !== undefined && agent.token_sha256 !== undefined) {
+      report(['agents', i, 'token_sha256'], 'give token or token_sha256, not both');
+      return;
+    }
+    const key = token !== undefined ? sha256Hex(token) : hash?.toLowerCase();
+    if (key === undefined) return;
+    const j = byToken.get(key);
+    if (j === undefined) byToken.set(key, i);
+    else report(['agents', i, token !== undefined ? 'token' : 'token_sha256'], `same token as agents[${j}]; every agent needs its own token`);
   });
   const admin = str(collector.admin_token);
-  const shared = admin === undefined ? undefined : byToken.get(admin);
+  const shared = admin === undefined ? undefined : byToken.get(sha256Hex(admin));
   if (shared !== undefined) {
     report(['collector', 'admin_token'], `same as the token of agents[${shared}]; the admin token must differ from every agent token`);
   }
 }
+
+const sha256Hex = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
 
 export function isTimeZone(tz: string): boolean {
   if (tz.trim() === '') return false;

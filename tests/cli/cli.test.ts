@@ -163,6 +163,30 @@ describe('vagt', () => {
     }
   });
 
+  it('agent: --ca (or VAGT_CA) that cannot be read exits 2 with one line', () => {
+    expect(vagt(['agent', '--help']).stdout).toContain('--ca');
+    const args = ['agent', '--collector', 'wss://127.0.0.1:1/agent', '--id', 'kbh-1', '--token', 'kbh-1-token-0123456789abcdef'];
+    const missing = join(dir, 'nonexistent-ca.pem');
+    const flag = vagt([...args, '--ca', missing]);
+    expect(flag.status).toBe(2);
+    expect(flag.stderr).toBe(`vagt: --ca: cannot read ${missing}: no such file\n`);
+    const env = vagt(args, { VAGT_CA: missing });
+    expect(env.status).toBe(2);
+    expect(env.stderr).toBe(`vagt: --ca: cannot read ${missing}: no such file\n`);
+    const notPem = vagt([...args, '--ca', configFile('not-a-ca.pem', 'hello\n')]);
+    expect(notPem.status).toBe(2);
+    expect(notPem.stderr.trim().split('\n')).toHaveLength(1);
+    expect(notPem.stderr).toMatch(/^vagt: --ca: .*not-a-ca\.pem holds no PEM certificate/);
+  });
+
+  it('collector: a collector.tls file that cannot be read exits 2 with one line naming it', () => {
+    const cert = join(dir, 'missing.crt');
+    const cfg = configFile('tls.yaml', `collector:\n  tls: { cert_file: ${cert}, key_file: ${join(dir, 'missing.key')} }\n`);
+    const r = vagt(['collector', '--config', cfg, '--listen', '127.0.0.1:0', '--data-dir', join(dir, 'tls-data')]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`vagt: cannot start the collector: collector.tls.cert_file: cannot read ${cert}: no such file\n`);
+  });
+
   it('collector: exits 2 on a bad config, and 0 after a clean shutdown on SIGTERM', async () => {
     expect(vagt(['collector', '--config', configFile('bad2.yaml', 'collector: { listen: nowhere }\n')]).status).toBe(2);
 

@@ -56,7 +56,7 @@ export async function startHarness(
   return {
     dir,
     collector,
-    wsUrl: collector.url.replace('http://', 'ws://') + '/agent',
+    wsUrl: collector.url.replace(/^http/, 'ws') + '/agent',
     close: async () => {
       await collector.close();
       if (opts.dir === undefined) rmSync(dir, { recursive: true, force: true });
@@ -87,8 +87,9 @@ export class TestAgent {
     ws.on('error', () => {});
   }
 
-  static connect(url: string, token: string | undefined): Promise<TestAgent> {
-    const ws = new WebSocket(url, token === undefined ? {} : { headers: { authorization: `Bearer ${token}` } });
+  /** `options` adds to the client's, e.g. `ca` for wss://. */
+  static connect(url: string, token: string | undefined, options: WebSocket.ClientOptions = {}): Promise<TestAgent> {
+    const ws = new WebSocket(url, token === undefined ? options : { ...options, headers: { authorization: `Bearer ${token}` } });
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(new TestAgent(ws)));
       ws.once('unexpected-response', (_req, res) => {
