@@ -67,7 +67,12 @@ export class MaintenanceCalendar {
   #bySystem = new Map<string, MaintenanceWindow[]>();
 
   setConfigWindows(windows: readonly MaintenanceWindow[]): void {
-    this.#config = [...windows];
+    // A window the file still has keeps when it was first loaded, so a reload does not renew it.
+    const before = new Map(this.#config.map((w) => [w.id, w.created_at]));
+    this.#config = windows.map((w) => {
+      const at = before.get(w.id);
+      return at === undefined || at === w.created_at ? w : { ...w, created_at: at };
+    });
     this.#reindex();
   }
 

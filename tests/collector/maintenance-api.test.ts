@@ -1,6 +1,7 @@
 // Service windows over HTTP: announce, list, cancel, with the admin token; a window takes a system
 // under maintenance at once, opens no incident, and survives a restart and a reload.
 import { mkdtempSync, rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,6 +27,20 @@ async function call(method: string, path: string, body?: unknown, opts: { token?
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
+/** A body sent chunked, without Content-Length, so the size limit applies while reading. */
+function postChunked(path: string, body: string): Promise<{ status: number; error: unknown }> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}${path}`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' } }, (r) => {
+      let text = '';
+      r.setEncoding('utf8').on('data', (c: string) => (text += c));
+      r.on('end', () => resolve({ status: r.statusCode ?? 0, error: (JSON.parse(text) as { error: unknown }).error }));
+    });
+    req.on('error', reject);
+    for (let i = 0; i < body.length; i += 8_192) req.write(body.slice(i, i + 8_192));
+    req.end();
+  });
+}
+
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'vagt-maintenance-'));
   dirs.push(dir);
@@ -41,8 +56,10 @@ afterAll(async () => {
 describe('POST /api/v1/maintenance', () => {
   it('refuses without the admin token, with a wrong one, and bad bodies, each with one clear message', async () => {
     const ok = { systems: ['mitid'], start: iso(Date.now() + H), end: iso(Date.now() + 2 * H), title: 'Opdatering' };
-    expect((await call('POST', '/api/v1/maintenance', ok, { token: null })).status).toBe(401);
-    expect((await call('POST', '/api/v1/maintenance', ok, { token: 'wrong-token-0123456789' })).status).toBe(403);
+    const anonymous = await call('POST', '/api/v1/maintenance', ok, { token: null });
+    expect([anonymous.status, anonymous.body.error?.code, anonymous.headers.get('www-authenticate')]).toEqual([401, 'unauthorized', 'Bearer realm="vagt"']);
+    const wrong = await call('POST', '/api/v1/maintenance', ok, { token: 'wrong-token-0123456789' });
+    expect([wrong.status, wrong.body.error]).toEqual([403, { code: 'forbidden', message: 'the admin token is wrong' }]);
     expect((await call('POST', '/api/v1/maintenance', '{"systems":', {})).body).toEqual({ error: { code: 'invalid_json', message: 'the body is not valid JSON' } });
     expect((await call('POST', '/api/v1/maintenance', ok, { type: 'text/plain' })).status).toBe(415);
     const bad = await call('POST', '/api/v1/maintenance', { systems: [], start: 'tomorrow', title: '', colour: 'red' });
@@ -62,7 +79,14 @@ describe('POST /api/v1/maintenance', () => {
     expect((await call('POST', '/api/v1/maintenance', { ...ok, end: ok.start })).body.error?.message).toBe('end must be after start');
     const ended = { ...ok, start: iso(Date.now() - 2 * H), end: iso(Date.now() - H) };
     expect((await call('POST', '/api/v1/maintenance', ended)).body.error?.message).toBe('the window has already ended');
-    expect((await call('POST', '/api/v1/maintenance', { ...ok, description: 'x'.repeat(70_000) })).status).toBe(413);
+    const big = await call('POST', '/api/v1/maintenance', { ...ok, description: 'x'.repeat(70_000) });
+    expect([big.status, big.body.error?.code]).toEqual([413, 'too_large']);
+    expect(await postChunked('/api/v1/maintenance', JSON.stringify({ ...ok, description: 'x'.repeat(70_000) }))).toEqual({
+      status: 413,
+      error: { code: 'too_large', message: 'the body is larger than 65536 bytes' },
+    });
+    const taken = await call('POST', '/api/v1/maintenance', { ...ok, id: 'old-window' });
+    expect([taken.status, taken.body.error]).toEqual([409, { code: 'conflict', message: 'a window with id "old-window" exists' }]);
     expect((await call('GET', '/api/v1/maintenance')).body.maintenance).toHaveLength(1);
   });
 
@@ -94,7 +118,14 @@ describe('POST /api/v1/maintenance', () => {
     expect(all.map((w) => `${w.id}:${w.state}:${w.source}`)).toEqual(['mitid-upgrade:in_progress:api', `${String(created.body.id)}:scheduled:api`, 'old-window:completed:config']);
     expect(((await call('GET', '/api/v1/maintenance?state=scheduled')).body.maintenance as unknown[]).length).toBe(1);
     expect(((await call('GET', '/api/v1/maintenance?system=mitid')).body.maintenance as unknown[]).length).toBe(1);
-    expect((await call('GET', '/api/v1/maintenance?state=soon')).body.error?.message).toBe('state: expected "scheduled", "in_progress" or "completed"');
+    const soonState = await call('GET', '/api/v1/maintenance?state=soon');
+    expect([soonState.status, soonState.body.error?.code, soonState.body.error?.message]).toEqual([
+      400,
+      'bad_parameter',
+      'state: expected "scheduled", "in_progress" or "completed"',
+    ]);
+    const typo = await call('GET', '/api/v1/maintenance?sytem=mitid');
+    expect([typo.status, typo.body.error?.message]).toEqual([400, 'sytem: unknown parameter; expected "state", "system"']);
     expect((await call('GET', '/api/v1/maintenance/old-window')).body).toMatchObject({ id: 'old-window', source: 'config', state: 'completed' });
     expect((await call('GET', '/api/v1/maintenance/none')).status).toBe(404);
   });
@@ -106,11 +137,25 @@ describe('POST /api/v1/maintenance', () => {
     });
     expect((await call('DELETE', '/api/v1/maintenance/none')).status).toBe(404);
     expect((await call('DELETE', '/api/v1/maintenance/mitid-upgrade', undefined, { token: null })).status).toBe(401);
+    expect((await call('DELETE', '/api/v1/maintenance/mitid-upgrade', undefined, { token: 'wrong-token-0123456789' })).status).toBe(403);
+    expect((await call('GET', '/api/v1/maintenance/mitid-upgrade')).status).toBe(200);
     const soon = { id: 'to-cancel', systems: ['virk'], start: iso(Date.now() + H), end: iso(Date.now() + 2 * H), title: 'Aflyses' };
     expect((await call('POST', '/api/v1/maintenance', soon)).status).toBe(201);
     const del = await call('DELETE', '/api/v1/maintenance/to-cancel');
     expect(del.status).toBe(204);
     expect((await call('GET', '/api/v1/maintenance/to-cancel')).status).toBe(404);
+  });
+});
+
+describe('without an admin token', () => {
+  it('lists windows, but answers 404 admin_disabled to POST and DELETE', async () => {
+    const h0 = await startHarness({ config: (d) => ({ ...withWindows(d), collector: { ...testConfig(d).collector, admin_token: undefined } }) });
+    base = h0.collector.url;
+    const ok = { systems: ['mitid'], start: iso(Date.now() + H), end: iso(Date.now() + 2 * H), title: 'Opdatering' };
+    for (const r of [await call('POST', '/api/v1/maintenance', ok), await call('DELETE', '/api/v1/maintenance/any')])
+      expect([r.status, r.body.error?.code]).toEqual([404, 'admin_disabled']);
+    expect((await call('GET', '/api/v1/maintenance')).body).toEqual({ maintenance: [] });
+    await h0.close();
   });
 });
 

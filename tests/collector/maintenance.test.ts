@@ -52,6 +52,15 @@ describe('MaintenanceCalendar', () => {
     expect(c.activeFor('mitid', T0 - 1.5 * H)).toBeUndefined();
   });
 
+  it('keeps when a configuration window was first loaded across reloads', () => {
+    const c = new MaintenanceCalendar();
+    const cfg = (id: string, loadedAt: number): MaintenanceWindow => ({ ...win(id, ['mitid'], T0, T0 + H), source: 'config', created_at: loadedAt });
+    c.setConfigWindows([cfg('kept', T0 - 5 * H)]);
+    c.setConfigWindows([cfg('kept', T0), cfg('new', T0)]);
+    expect(c.get('kept')?.created_at).toBe(T0 - 5 * H);
+    expect(c.get('new')?.created_at).toBe(T0);
+  });
+
   it('says scheduled, in_progress and completed as Statuspage does', () => {
     const w = { start: T0, end: T0 + H };
     expect([stateAt(w, T0 - 1), stateAt(w, T0), stateAt(w, T0 + H - 1), stateAt(w, T0 + H)]).toEqual([
