@@ -42,6 +42,10 @@ export interface IngestOptions {
   helloTimeoutMs?: number;
   /** More bad frames than this within a minute closes the connection (1008). */
   maxBadFramesPerMinute?: number;
+  /** Sockets one agent may hold at once, in any state; more are refused with 429. */
+  maxConnectionsPerAgent?: number;
+  /** Replies queued for a peer beyond this many bytes: it is not reading them, and is cut off. */
+  maxUnreadBytes?: number;
 }
 
 export interface ConnectionInfo {
@@ -66,17 +70,41 @@ interface Conn {
   alive: boolean;
   bad: number[];
   helloTimer: NodeJS.Timeout | undefined;
+  log: LogBudget;
+}
+
+/** Warnings an agent can cause, counted per minute: a flood must not flood the log too. */
+interface LogBudget {
+  start: number;
+  used: number;
 }
 
 /** Results more than this far ahead of the collector's clock are refused: they would stay "fresh". */
 const MAX_FUTURE_MS = 10 * 60_000;
 const MAX_LOGGED_BAD_FRAMES = 5;
+const MAX_LOGGED_PER_MINUTE = 10;
+/** ws reports an oversized frame with one of these (a declared length over maxPayload, or over 2^53). */
+const TOO_BIG_CODES = new Set(['WS_ERR_UNSUPPORTED_MESSAGE_LENGTH', 'WS_ERR_UNSUPPORTED_DATA_PAYLOAD_LENGTH']);
+/** A refused peer that does not take our answer (a zero window) is cut off after this. */
+const REFUSAL_GRACE_MS = 5_000;
+
+function mayLog(budget: LogBudget, now: number): boolean {
+  if (now - budget.start >= 60_000) {
+    budget.start = now;
+    budget.used = 0;
+  }
+  return budget.used++ < MAX_LOGGED_PER_MINUTE;
+}
 
 function remoteOf(req: IncomingMessage): string | null {
   return req.socket.remoteAddress ?? null;
 }
 
-/** Answers an upgrade request with a plain HTTP response and closes the socket. */
+/**
+ * Answers an upgrade request with a plain HTTP response and closes the socket. The server allows
+ * half-open sockets, so ending ours is not enough: a peer that never ends its side would keep the
+ * socket forever. It is destroyed once the answer is flushed (as ws does), or after a grace period.
+ */
 export function refuseUpgrade(socket: Duplex, status: number, reason: string, body: string, extra: string[] = []): void {
   const text = body.endsWith('\n') ? body : body + '\n';
   const head = [
@@ -87,8 +115,15 @@ export function refuseUpgrade(socket: Duplex, status: number, reason: string, bo
     'Connection: close',
     ...extra,
   ];
-  if (socket.writable) socket.end(head.join('\r\n') + '\r\n\r\n' + text);
-  else socket.destroy();
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const grace = setTimeout(() => socket.destroy(), REFUSAL_GRACE_MS);
+  grace.unref();
+  socket.once('close', () => clearTimeout(grace));
+  socket.once('finish', () => socket.destroy());
+  socket.end(head.join('\r\n') + '\r\n\r\n' + text);
 }
 
 /** Only the known fields, the agent's id and the arrival time: nothing an agent adds is stored. */
@@ -120,10 +155,19 @@ export class Ingest {
   /** The current connection of each agent (after hello). */
   readonly #byAgent = new Map<string, Conn>();
   readonly #heartbeat: NodeJS.Timeout;
+  /** Refused upgrades, logged within a budget like bad frames. */
+  readonly #refusals: LogBudget = { start: 0, used: 0 };
   #closing = false;
 
   constructor(opts: IngestOptions) {
-    this.#o = { heartbeatMs: 15_000, helloTimeoutMs: 10_000, maxBadFramesPerMinute: 100, ...opts };
+    this.#o = {
+      heartbeatMs: 15_000,
+      helloTimeoutMs: 10_000,
+      maxBadFramesPerMinute: 100,
+      maxConnectionsPerAgent: 8,
+      maxUnreadBytes: 4 * 1024 * 1024,
+      ...opts,
+    };
     this.#log = opts.logger;
     this.#wss = new WebSocketServer({ noServer: true, maxPayload: LIMITS.maxFrameBytes, clientTracking: false });
     this.#wss.on('error', (err) => this.#log.warn({ err: errorMessage(err) }, 'websocket server error'));
@@ -162,8 +206,25 @@ export class Ingest {
         token === undefined
           ? 'missing agent token: send "Authorization: Bearer <token>"'
           : 'invalid agent token: it matches no agent in the collector\'s configuration';
-      this.#log.warn({ remote, reason: token === undefined ? 'missing token' : 'invalid token' }, 'agent refused');
+      if (mayLog(this.#refusals, this.#o.clock.now()))
+        this.#log.warn({ remote, reason: token === undefined ? 'missing token' : 'invalid token' }, 'agent refused');
       refuseUpgrade(socket, 401, 'Unauthorized', why, ['WWW-Authenticate: Bearer realm="vagt"']);
+      return;
+    }
+    // Each socket costs memory until its hello (10 s) or its closing handshake; a leaked token must
+    // not buy an unbounded number. After hello a newer connection replaces the older one anyway.
+    let open = 0;
+    for (const c of this.#all) if (c.agent === agent) open++;
+    if (open >= this.#o.maxConnectionsPerAgent) {
+      this.#o.metrics.rejected('too_many_connections');
+      if (mayLog(this.#refusals, this.#o.clock.now())) this.#log.warn({ agent, remote, open }, 'too many connections for this agent; refused');
+      refuseUpgrade(
+        socket,
+        429,
+        'Too Many Requests',
+        `agent ${agent} already has ${open} open connections; close them or try again later`,
+        ['Retry-After: 10'],
+      );
       return;
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, agent, remote));
@@ -184,6 +245,7 @@ export class Ingest {
       alive: true,
       bad: [],
       helloTimer: undefined,
+      log: { start: now, used: 0 },
     };
     this.#all.add(conn);
     conn.helloTimer = setTimeout(() => {
@@ -205,7 +267,7 @@ export class Ingest {
     });
     ws.on('error', (err: Error & { code?: string }) => {
       // ws closes the socket itself after a protocol error (1009 for an oversized frame).
-      const reason: RejectReason = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? 'too_big' : 'invalid_frame';
+      const reason: RejectReason = err.code !== undefined && TOO_BIG_CODES.has(err.code) ? 'too_big' : 'invalid_frame';
       this.#o.metrics.rejected(reason);
       this.#log.warn({ agent, remote, code: err.code, err: err.message }, 'agent connection error');
     });
@@ -216,6 +278,15 @@ export class Ingest {
   #onMessage(conn: Conn, data: RawData, isBinary: boolean): void {
     // Frames still arriving after we decided to close (e.g. a garbage flood) are ignored.
     if (conn.ws.readyState !== WebSocket.OPEN) return;
+    // Every frame is answered; a peer that sends without reading the answers would have them pile
+    // up here. No closing handshake: it would not read that either.
+    const unread = conn.ws.bufferedAmount;
+    if (unread > this.#o.maxUnreadBytes) {
+      this.#o.metrics.rejected('not_reading');
+      this.#log.warn({ agent: conn.agent, remote: conn.remote, unread }, 'agent does not read our replies; cutting it off');
+      conn.ws.terminate();
+      return;
+    }
     conn.alive = true;
     conn.lastSeen = this.#o.clock.now();
     if (isBinary) {
@@ -312,15 +383,16 @@ export class Ingest {
 
   #onResults(conn: Conn, m: ResultsMessage, invalid: { seq: number | undefined; error: string }[]): void {
     const rejected: number[] = [];
+    const now = this.#o.clock.now();
     if (invalid.length > 0) {
       for (const i of invalid) if (i.seq !== undefined) rejected.push(i.seq);
       this.#o.metrics.rejected('invalid_result', invalid.length);
-      this.#log.warn(
-        { agent: conn.agent, batch: m.batch, invalid: invalid.length, first: invalid[0]?.error },
-        'invalid results rejected',
-      );
+      if (mayLog(conn.log, now))
+        this.#log.warn(
+          { agent: conn.agent, batch: m.batch, invalid: invalid.length, first: invalid[0]?.error },
+          'invalid results rejected',
+        );
     }
-    const now = this.#o.clock.now();
     const rows: StoredResult[] = [];
     let unknown = 0;
     let future = 0;
@@ -335,11 +407,13 @@ export class Ingest {
     }
     if (unknown > 0) {
       this.#o.metrics.rejected('unknown_probe', unknown);
-      this.#log.warn({ agent: conn.agent, batch: m.batch, count: unknown }, 'results for probes not assigned to this agent rejected');
+      if (mayLog(conn.log, now))
+        this.#log.warn({ agent: conn.agent, batch: m.batch, count: unknown }, 'results for probes not assigned to this agent rejected');
     }
     if (future > 0) {
       this.#o.metrics.rejected('invalid_result', future);
-      this.#log.warn({ agent: conn.agent, count: future }, 'results dated in the future rejected; is the agent\'s clock right?');
+      if (mayLog(conn.log, now))
+        this.#log.warn({ agent: conn.agent, count: future }, 'results dated in the future rejected; is the agent\'s clock right?');
     }
     const batch = m.batch;
     this.#o.queue.enqueue(rows, (err) => {

@@ -19,7 +19,9 @@ export type RejectReason =
   | 'unsupported_version'
   | 'unknown_probe'
   | 'duplicate'
-  | 'rate_limited';
+  | 'rate_limited'
+  | 'too_many_connections'
+  | 'not_reading';
 
 export const REJECT_REASONS: readonly RejectReason[] = [
   'unauthorized',
@@ -31,6 +33,8 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'unknown_probe',
   'duplicate',
   'rate_limited',
+  'too_many_connections',
+  'not_reading',
 ];
 
 /** From 5 ms (a loopback TCP connect) to 30 s (a slow login flow at its timeout). */

@@ -11,6 +11,10 @@ export const LIMITS = {
   maxFrameBytes: 1_048_576,
   maxBatchResults: 1000,
   maxErrorMessageChars: 1000,
+  /** A day: no probe runs longer, and absurd values would wreck the duration histograms. */
+  maxDurationMs: 86_400_000,
+  /** `detail` is stored and served as is; JSON.stringify recurses, so depth must be bounded. */
+  maxDetailDepth: 32,
 } as const;
 
 /** WebSocket close codes beyond the standard ones (4000-4999 are for applications). */

@@ -12,8 +12,13 @@ import {
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
 const ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+/** X.509's latest expressible notAfter, 9999-12-31T23:59:59Z, in epoch seconds. */
+const MAX_TLS_EXPIRY = 253_402_300_799;
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isDuration = (v: unknown): v is number => isNum(v) && v >= 0 && v <= LIMITS.maxDurationMs;
+/** Agent-chosen text echoed in an error or a log line: short. */
+const clip = (s: string): string => (s.length > 64 ? `${s.slice(0, 64)}…` : s);
 
 function parseJson(text: string): Parsed<Record<string, unknown>> {
   let value: unknown;
@@ -27,13 +32,40 @@ function parseJson(text: string): Parsed<Record<string, unknown>> {
   return { ok: true, value };
 }
 
-/** Checks one result; returns a message naming the bad field, or undefined when valid. */
 /** A text frame's payload as `ws` hands it over (one buffer, fragments, or an ArrayBuffer). */
 export function frameText(data: Buffer | ArrayBuffer | Buffer[]): string {
   if (Buffer.isBuffer(data)) return data.toString('utf8');
   return (Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)).toString('utf8');
 }
 
+/**
+ * Bounds the depth of `detail` (JSON.stringify would overflow the stack while storing it, failing
+ * the whole commit) and refuses the keys a naive merge turns into prototype pollution. `v` is an
+ * object or array at level `depth` (detail itself is level 1).
+ */
+function checkDetail(v: object, depth: number): string | undefined {
+  if (depth > LIMITS.maxDetailDepth) return `detail: nested deeper than ${LIMITS.maxDetailDepth} levels`;
+  if (Array.isArray(v)) {
+    for (const x of v as unknown[]) {
+      if (typeof x !== 'object' || x === null) continue;
+      const problem = checkDetail(x, depth + 1);
+      if (problem !== undefined) return problem;
+    }
+    return undefined;
+  }
+  // for-in rather than Object.entries: no allocation on the hot path; JSON objects inherit nothing.
+  for (const k in v) {
+    const x = (v as Record<string, unknown>)[k];
+    if (k === '__proto__' || (k === 'constructor' && isObject(x) && Object.hasOwn(x, 'prototype')))
+      return `detail: the key "${k}" is not allowed`;
+    if (typeof x !== 'object' || x === null) continue;
+    const problem = checkDetail(x, depth + 1);
+    if (problem !== undefined) return problem;
+  }
+  return undefined;
+}
+
+/** Checks one result; returns a message naming the bad field, or undefined when valid. */
 export function checkResult(r: unknown): string | undefined {
   if (!isObject(r)) return 'result is not an object';
   if (!Number.isSafeInteger(r.seq) || (r.seq as number) < 0) return 'seq: expected a non-negative integer';
@@ -41,21 +73,27 @@ export function checkResult(r: unknown): string | undefined {
   if (typeof r.probe !== 'string' || !ID.test(r.probe)) return 'probe: expected an id';
   if (!isNum(r.ts) || r.ts < 0) return 'ts: expected epoch milliseconds';
   if (typeof r.ok !== 'boolean') return 'ok: expected a boolean';
-  if (!isNum(r.duration_ms) || r.duration_ms < 0) return 'duration_ms: expected a non-negative number';
+  if (!isDuration(r.duration_ms)) return `duration_ms: expected milliseconds from 0 to ${LIMITS.maxDurationMs}`;
   if (!isObject(r.phases)) return 'phases: expected an object';
   for (const [k, v] of Object.entries(r.phases)) {
-    if (!PHASES.includes(k as Phase)) return `phases.${k}: unknown phase`;
-    if (!isNum(v) || v < 0) return `phases.${k}: expected a non-negative number`;
+    if (!PHASES.includes(k as Phase)) return `phases.${clip(k)}: unknown phase`;
+    if (!isDuration(v)) return `phases.${k}: expected milliseconds from 0 to ${LIMITS.maxDurationMs}`;
   }
-  if (r.status_code !== undefined && !(Number.isInteger(r.status_code) && (r.status_code as number) >= 0))
-    return 'status_code: expected an integer';
+  if (r.status_code !== undefined && !(Number.isInteger(r.status_code) && (r.status_code as number) >= 100 && (r.status_code as number) <= 999))
+    return 'status_code: expected an HTTP status from 100 to 999';
   if (r.error !== undefined) {
     if (!isObject(r.error) || typeof r.error.code !== 'string' || typeof r.error.message !== 'string')
       return 'error: expected { code, message }';
+    if (!ID.test(r.error.code)) return 'error.code: expected a short lower-case code';
     if (r.error.message.length > LIMITS.maxErrorMessageChars) return 'error.message: too long';
   }
-  if (r.tls_expiry !== undefined && !isNum(r.tls_expiry)) return 'tls_expiry: expected epoch seconds';
-  if (r.detail !== undefined && !isObject(r.detail)) return 'detail: expected an object';
+  if (r.tls_expiry !== undefined && !(isNum(r.tls_expiry) && r.tls_expiry >= 0 && r.tls_expiry <= MAX_TLS_EXPIRY))
+    return 'tls_expiry: expected epoch seconds';
+  if (r.detail !== undefined) {
+    if (!isObject(r.detail)) return 'detail: expected an object';
+    const problem = checkDetail(r.detail, 1);
+    if (problem !== undefined) return problem;
+  }
   return undefined;
 }
 
@@ -93,7 +131,7 @@ export function parseAgentMessage(
       return { ok: true, value: { type: 'results', batch: m.batch as number, results: valid }, invalid };
     }
     default:
-      return { ok: false, error: `unknown message type "${String(m.type)}"` };
+      return { ok: false, error: `unknown message type "${clip(m.type as string)}"` };
   }
 }
 

@@ -1,9 +1,14 @@
 // The /agent WebSocket over real sockets: handshake, acks after storage, and every kind of bad
 // input refused, counted, and harmless to other connections.
+import { once } from 'node:events';
+import { connect, createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { refuseUpgrade } from '../../collector/ingest.js';
 import { LIMITS } from '../../protocol/messages.js';
-import { TOKENS, TestAgent, getJson, metricsText, res, sample, startHarness, type Harness } from './helpers.js';
+import { checkResult } from '../../protocol/validate.js';
+import { rawFrame, sendRaw } from '../e2e/fuzz-raw.js';
+import { TOKENS, TestAgent, eventually, getJson, metricsText, res, sample, startHarness, type Harness } from './helpers.js';
 
 let h: Harness;
 const rejected = async (reason: string): Promise<number> => sample(await metricsText(h), 'vagt_ingest_rejected_total', { reason }) ?? NaN;
@@ -236,5 +241,139 @@ describe('bad frames', () => {
       ws.on('error', () => resolve(-1));
     });
     expect(status).toBe(404);
+  });
+});
+
+describe('hostile agents (found by tests/e2e/fuzz.test.ts)', () => {
+  it('refuses a detail nested too deep to store, without failing the other batches committed with it', async () => {
+    const bad = await TestAgent.ready(h.wsUrl, 'kbh-1');
+    const good = await TestAgent.ready(h.wsUrl, 'aar-1');
+    const before = await rejected('invalid_result');
+    // JSON.parse takes 100 000 levels; JSON.stringify, storing it, overflowed the stack and failed
+    // the whole transaction, so every agent's batch in it went unacked.
+    const deep = JSON.stringify(res({ seq: 3_000_001 })).replace(/}$/, `,"detail":{"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}}`);
+    bad.send(`{"type":"results","batch":1,"results":[${deep}]}`);
+    good.send({ type: 'results', batch: 1, results: [res({ seq: 3_000_001 })] });
+    expect(await bad.next('ack')).toEqual({ type: 'ack', batch: 1, accepted: 0, rejected: [3_000_001] });
+    expect(await good.next('ack')).toEqual({ type: 'ack', batch: 1, accepted: 1, rejected: [] });
+    expect(await rejected('invalid_result')).toBe(before + 1);
+    await bad.close();
+    await good.close();
+  });
+
+  it('refuses out-of-range fields and pollution keys that used to be stored', async () => {
+    const a = await TestAgent.ready(h.wsUrl, 'kbh-1');
+    const before = await rejected('invalid_result');
+    const bad: unknown[] = [
+      { ...res({ seq: 3_100_001 }), status_code: 1e300 },
+      { ...res({ seq: 3_100_002 }), status_code: 99 },
+      { ...res({ seq: 3_100_003 }), duration_ms: 1e308 },
+      { ...res({ seq: 3_100_004 }), phases: { dns: LIMITS.maxDurationMs + 1 } },
+      { ...res({ seq: 3_100_005 }), ok: false, error: { code: 'x'.repeat(100_000), message: 'm' } },
+      { ...res({ seq: 3_100_006 }), ok: false, error: { code: '', message: 'm' } },
+      { ...res({ seq: 3_100_007 }), tls_expiry: 1e300 },
+      { ...res({ seq: 3_100_008 }), tls_expiry: -1 },
+      { ...res({ seq: 3_100_009 }), detail: JSON.parse('{"steps":[{"__proto__":{"polluted":true}}]}') as unknown },
+      { ...res({ seq: 3_100_010 }), detail: { a: { constructor: { prototype: { polluted: true } } } } },
+    ];
+    const ack = await a.batch(1, bad as never);
+    expect(ack.accepted).toBe(0);
+    expect([...ack.rejected].sort()).toEqual(Array.from({ length: 10 }, (_, i) => 3_100_001 + i));
+    expect(await rejected('invalid_result')).toBe(before + 10);
+    const stored = await getJson(`${h.collector.url}/api/v1/results?agent=kbh-1&limit=10000`);
+    expect(stored.body.results.filter((r) => r.seq > 3_100_000 && r.seq <= 3_100_010)).toEqual([]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    await a.close();
+  });
+
+  it('accepts what real probes produce, up to the limits', () => {
+    const nested = (n: number): unknown => (n === 0 ? 1 : { x: nested(n - 1) });
+    expect(checkResult({ ...res({ seq: 1 }), status_code: 999, duration_ms: LIMITS.maxDurationMs, tls_expiry: 253_402_300_799 })).toBeUndefined();
+    expect(checkResult({ ...res({ seq: 1 }), status_code: 100, ok: false, error: { code: 'too_many_redirects', message: '' } })).toBeUndefined();
+    expect(checkResult({ ...res({ seq: 1 }), detail: nested(LIMITS.maxDetailDepth) as Record<string, unknown> })).toBeUndefined();
+    expect(checkResult({ ...res({ seq: 1 }), detail: nested(LIMITS.maxDetailDepth + 1) as Record<string, unknown> })).toMatch(/deeper than 32/);
+    expect(checkResult({ ...res({ seq: 1 }), detail: { a: [[{ b: [] }]] } })).toBeUndefined();
+    expect(checkResult({ ...res({ seq: 1 }), detail: { constructor: 'Object', prototype: 1, steps: [{ requests: [{ phases: { dns: 1 } }] }] } })).toBeUndefined();
+  });
+
+  it('keeps what it echoes of an agent\'s text short', async () => {
+    const a = await TestAgent.ready(h.wsUrl, 'kbh-1');
+    a.send({ type: 'x'.repeat(100_000) });
+    const err = await a.next('error');
+    expect(err.message.length).toBeLessThan(200);
+    await a.close();
+  });
+
+  it('counts a frame declaring a length over 2^53 as too_big, like any oversized frame (1009)', async () => {
+    const before = await rejected('too_big');
+    const got = await sendRaw(Number(new URL(h.collector.url).port), TOKENS['kbh-1'], rawFrame({ opcode: 1, declared: 2n ** 53n }));
+    expect(got).toEqual({ status: 101, code: 1009 });
+    expect(await rejected('too_big')).toBe(before + 1);
+  });
+
+  it('destroys a refused upgrade\'s socket even when the peer never closes its side', async () => {
+    // The HTTP server allows half-open sockets: ending ours left a refused peer's socket open for good.
+    const server = createServer({ allowHalfOpen: true });
+    const serverClosed = new Promise<void>((resolve) =>
+      server.on('connection', (sock) => {
+        sock.once('close', () => resolve());
+        refuseUpgrade(sock, 401, 'Unauthorized', 'no');
+      }),
+    );
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const client = connect({ port: (server.address() as { port: number }).port, host: '127.0.0.1', allowHalfOpen: true });
+    let got = '';
+    client.on('data', (d: Buffer) => (got += d.toString()));
+    await once(client, 'end');
+    await serverClosed;
+    expect(got).toMatch(/^HTTP\/1\.1 401 Unauthorized\r\n[^]*\r\n\r\nno\n$/);
+    client.destroy();
+    server.close();
+  });
+});
+
+describe('connection floods', () => {
+  it('refuses an agent\'s ninth open socket with 429 and counts it; other agents and later connections go on', async () => {
+    const h2 = await startHarness();
+    try {
+      const count = async (): Promise<number | undefined> =>
+        sample(await metricsText(h2), 'vagt_ingest_rejected_total', { reason: 'too_many_connections' });
+      const idle = await Promise.all(Array.from({ length: 8 }, () => TestAgent.connect(h2.wsUrl, TOKENS['kbh-1'])));
+      await expect(TestAgent.connect(h2.wsUrl, TOKENS['kbh-1'])).rejects.toMatchObject({
+        status: 429,
+        body: expect.stringContaining('agent kbh-1 already has 8 open connections'),
+      });
+      expect(await count()).toBe(1);
+      const other = await TestAgent.ready(h2.wsUrl, 'aar-1');
+      expect((await other.batch(1, [res({ seq: 1 })])).accepted).toBe(1);
+      await Promise.all(idle.map((a) => a.close()));
+      const back = await eventually(() => TestAgent.ready(h2.wsUrl, 'kbh-1').catch(() => undefined));
+      expect((await back.batch(1, [res({ seq: 1 })])).accepted).toBe(1);
+      await back.close();
+      await other.close();
+    } finally {
+      await h2.close();
+    }
+  });
+
+  it('cuts off a peer that sends without reading the answers, and counts it (not_reading)', async () => {
+    const h2 = await startHarness();
+    try {
+      const count = async (): Promise<number | undefined> => sample(await metricsText(h2), 'vagt_ingest_rejected_total', { reason: 'not_reading' });
+      const a = await TestAgent.ready(h2.wsUrl, 'kbh-1');
+      a.ws.pause();
+      // 25 KB that earn an 18 KB ack (1000 refused seqs): without a limit the acks piled up unbounded.
+      const frame = JSON.stringify({ type: 'results', batch: 1, results: Array.from({ length: 1000 }, (_, i) => ({ seq: Number.MAX_SAFE_INTEGER - i })) });
+      for (let round = 0; round < 200 && (await count()) === 0; round++) for (let i = 0; i < 50; i++) a.send(frame);
+      expect(await count()).toBe(1);
+      a.ws.resume();
+      expect((await a.closed).code).toBe(1006);
+      const other = await TestAgent.ready(h2.wsUrl, 'aar-1');
+      expect((await other.batch(1, [res({ seq: 1 })])).accepted).toBe(1);
+      await other.close();
+    } finally {
+      await h2.close();
+    }
   });
 });
