@@ -46,6 +46,11 @@ export interface IngestOptions {
   maxConnectionsPerAgent?: number;
   /** Replies queued for a peer beyond this many bytes: it is not reading them, and is cut off. */
   maxUnreadBytes?: number;
+  /**
+   * Results of one connection waiting for their commit; beyond this, its socket is not read until
+   * acks bring it down to half, so a fast sender meets TCP backpressure instead of growing our heap.
+   */
+  maxPendingResults?: number;
 }
 
 export interface ConnectionInfo {
@@ -71,6 +76,8 @@ interface Conn {
   bad: number[];
   helloTimer: NodeJS.Timeout | undefined;
   log: LogBudget;
+  /** Results enqueued and not yet committed. */
+  pending: number;
 }
 
 /** Warnings an agent can cause, counted per minute: a flood must not flood the log too. */
@@ -166,6 +173,7 @@ export class Ingest {
       maxBadFramesPerMinute: 100,
       maxConnectionsPerAgent: 8,
       maxUnreadBytes: 4 * 1024 * 1024,
+      maxPendingResults: 20 * LIMITS.maxBatchResults,
       ...opts,
     };
     this.#log = opts.logger;
@@ -246,6 +254,7 @@ export class Ingest {
       bad: [],
       helloTimer: undefined,
       log: { start: now, used: 0 },
+      pending: 0,
     };
     this.#all.add(conn);
     conn.helloTimer = setTimeout(() => {
@@ -416,7 +425,14 @@ export class Ingest {
         this.#log.warn({ agent: conn.agent, count: future }, 'results dated in the future rejected; is the agent\'s clock right?');
     }
     const batch = m.batch;
+    conn.pending += rows.length;
+    if (conn.pending > this.#o.maxPendingResults && !conn.ws.isPaused) {
+      this.#log.debug({ agent: conn.agent, pending: conn.pending }, 'agent sends faster than we commit; pausing its socket');
+      conn.ws.pause();
+    }
     this.#o.queue.enqueue(rows, (err) => {
+      conn.pending -= rows.length;
+      if (conn.ws.isPaused && conn.pending <= this.#o.maxPendingResults / 2) conn.ws.resume();
       if (err !== undefined) {
         // No ack: the agent keeps the results and sends them again.
         this.#send(conn, { type: 'error', code: 'internal', message: `batch ${batch} was not stored; send it again` });
@@ -464,6 +480,8 @@ export class Ingest {
   /** Ping every socket; one that did not answer the previous ping is dead and is terminated. */
   #beat(): void {
     for (const conn of this.#all) {
+      // A paused socket's pongs wait unread behind its results: our slowness, not its death.
+      if (conn.ws.isPaused) continue;
       if (!conn.alive) {
         this.#log.warn({ agent: conn.agent, remote: conn.remote }, 'agent did not answer the heartbeat; terminating');
         conn.ws.terminate();
