@@ -244,6 +244,9 @@ export const windowSpec = z
     'expected days and hours like "mon-fri 08:30-16:30"',
   );
 
+const windowName = z.string().regex(/^[a-z][a-z0-9_-]*$/, 'expected a window name');
+const uptimeTarget = z.number({ error: 'expected a percentage like 99.7' }).gt(0, 'expected a percentage above 0 and at most 100').max(100, 'expected a percentage above 0 and at most 100');
+
 export const system = z.strictObject({
   id,
   name: z.string().min(1),
@@ -257,8 +260,11 @@ export const system = z.strictObject({
   quorum: percent.optional(),
   sla: z
     .strictObject({
-      uptime: z.number().gt(0).max(100),
-      windows: z.record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'expected a window name'), windowSpec).default({}),
+      /** Percent; one number for every window, or per window name (`all`, `secondary` or a named one). */
+      uptime: z.union([uptimeTarget, z.record(windowName, uptimeTarget)], {
+        error: 'expected a percentage like 99.7, or one per window like { primary: 99.7, secondary: 99.5 }',
+      }),
+      windows: z.record(windowName, windowSpec).default({}),
       /** Public holidays (Danish calendar) count as secondary time. */
       holidays: z.boolean().default(true),
     })

@@ -190,6 +190,13 @@ function checkProbes(root: Obj, systems: unknown[], agentIds: Map<string, number
         report(['systems', i, 'sla', 'windows', name], `window name ${name} is reserved; the time outside the named windows is "secondary"`);
       }
     }
+    const targets = obj(sla?.uptime);
+    if (targets !== undefined) {
+      const names = new Set([...RESERVED_WINDOWS, ...Object.keys(obj(sla?.windows) ?? {})]);
+      for (const name of Object.keys(targets))
+        if (!names.has(name))
+          report(['systems', i, 'sla', 'uptime', name], `no window ${name}; expected ${[...names].join(', ')}`);
+    }
     const sysId = str(sys.id) ?? `systems[${i}]`;
     const seen = new Map<string, number>();
     arr(sys.probes).forEach((p, j) => {
