@@ -100,6 +100,27 @@ const cli = yargs(hideBin(process.argv))
     },
   )
   .command(
+    'report',
+    'uptime per system and service window for one month, against the declared targets',
+    (y: Argv) =>
+      y
+        .option('config', { type: 'string', demandOption: true, describe: 'the collector\'s configuration file (YAML)' })
+        .option('month', { type: 'string', demandOption: true, describe: 'the month, YYYY-MM, in collector.timezone' })
+        .option('format', { choices: ['table', 'csv', 'json'] as const, default: 'table' as const, describe: 'output format' })
+        .option('view', { choices: ['perceived', 'own'] as const, default: 'perceived' as const, describe: 'as end users perceive it, or the system\'s own health' })
+        .option('data-dir', { type: 'string', describe: 'the collector\'s data directory, overrides collector.data_dir' }),
+    async (a) => {
+      const { runReportCommand } = await import('./report.js');
+      process.exitCode = await runReportCommand({
+        config: a.config,
+        month: a.month,
+        format: a.format,
+        view: a.view,
+        dataDir: a['data-dir'],
+      });
+    },
+  )
+  .command(
     'demo',
     'the live demo: simulated Danish public systems, a collector and a local agent (what `npm start` runs)',
     (y: Argv) =>

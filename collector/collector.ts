@@ -23,6 +23,7 @@ import { Router, createHttpServer } from './server.js';
 import { MaintenanceCalendar, configWindows } from './status/maintenance.js';
 import { StatusTracker, type Evaluation, type TrackedSystem } from './status/tracker.js';
 import { SqliteStore } from './store/sqlite.js';
+import { UptimeGauges } from './uptime/gauges.js';
 import { readTlsFiles } from './tls.js';
 import type { StoredResult } from './store/types.js';
 
@@ -39,6 +40,8 @@ export interface CollectorOptions {
   localAgent?: boolean;
   logger: Logger;
   clock?: Clock;
+  /** How often vagt_system_uptime_ratio is recomputed; default a minute (tests go faster). */
+  uptimeRefreshMs?: number;
 }
 
 export interface Collector {
@@ -57,6 +60,8 @@ export type { ReloadResult } from './context.js';
 const EVALUATE_MS = 1_000;
 const AGENTS_SEEN_MS = 30_000;
 const PRUNE_MS = 3_600_000;
+/** vagt_system_uptime_ratio is recomputed this often. */
+const UPTIME_MS = 60_000;
 
 export function parseListen(listen: string): { host: string | undefined; port: number } {
   const i = listen.lastIndexOf(':');
@@ -117,7 +122,12 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const maintenance = new MaintenanceCalendar();
   maintenance.setConfigWindows(configWindows(opts.config.maintenance, clock.now()));
   const tracker = new StatusTracker({ clock, latest, maintenance });
-  const metrics = new CollectorMetrics({ latest: () => latest.all(), alerts: () => tracker.alertSeries() });
+  const uptimeGauges = new UptimeGauges();
+  const metrics = new CollectorMetrics({
+    latest: () => latest.all(),
+    alerts: () => tracker.alertSeries(),
+    uptime: () => uptimeGauges.series(),
+  });
   let closing = false;
 
   let tracked = new Map(trackedSystems(model).map((t) => [t.id, t]));
@@ -304,7 +314,16 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const host = unspecified ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${tls === undefined ? 'http' : 'https'}://${host}:${port}`;
 
+  const refreshUptime = (): Promise<void> =>
+    closing || !store.open
+      ? Promise.resolve()
+      : uptimeGauges
+          .refresh(store, model.systems, model.config.collector.timezone, clock.now())
+          .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'computing the uptime gauges failed'));
+  await refreshUptime();
+
   const timers = [
+    setInterval(() => void refreshUptime(), opts.uptimeRefreshMs ?? UPTIME_MS),
     setInterval(() => {
       try {
         applyChanges(tracker.evaluate());
@@ -368,6 +387,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       await backfill.close();
       server.closeAllConnections();
       await serverClosed;
+      await uptimeGauges.settled();
       await store.close();
       log.info('collector stopped');
     })();

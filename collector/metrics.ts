@@ -59,6 +59,15 @@ export interface AlertSeries {
   active: boolean;
 }
 
+/** One series of vagt_system_uptime_ratio. */
+export interface UptimeSeries {
+  system: string;
+  window: string;
+  period: string;
+  /** 0..1. */
+  ratio: number;
+}
+
 const seriesKey = (system: string, probe: string, agent: string): string => `${system}\u0000${probe}\u0000${agent}`;
 
 export class CollectorMetrics {
@@ -81,6 +90,8 @@ export class CollectorMetrics {
     latest: () => Iterable<StoredResult>;
     /** Every alert that can fire and whether it is active, read when Prometheus scrapes. */
     alerts?: () => Iterable<AlertSeries>;
+    /** Uptime ratios per system, window and period, as last computed (collector/uptime/gauges.ts). */
+    uptime?: () => Iterable<UptimeSeries>;
     defaultMetrics?: boolean;
   }) {
     const registers = [this.registry];
@@ -149,6 +160,17 @@ export class CollectorMetrics {
       help: 'Status of a system as a state set: 1 for its current status, 0 for the others, per view (perceived, own).',
       labelNames: ['system', 'view', 'status'],
       registers,
+    });
+    const uptime = opts.uptime ?? ((): UptimeSeries[] => []);
+    new Gauge({
+      name: 'vagt_system_uptime_ratio',
+      help: 'Uptime as end users perceive it, per service window, over the last 24h or 30d: time up / (window time - maintenance - unknown), 0..1; absent while nothing in the window could be judged.',
+      labelNames: ['system', 'window', 'period'],
+      registers,
+      collect() {
+        this.reset();
+        for (const u of uptime()) this.labels(u.system, u.window, u.period).set(u.ratio);
+      },
     });
     this.#agentConnected = new Gauge({
       name: 'vagt_agent_connected',

@@ -10,6 +10,7 @@ import { incidentsRoutes } from './incidents.js';
 import { maintenanceRoutes } from './maintenance.js';
 import { resultsRoutes } from './results.js';
 import { statusRoutes } from './status.js';
+import { uptimeRoutes } from './uptime.js';
 
 export function registerRoutes(router: Router, ctx: CollectorContext): void {
   router.get('/healthz', (_req, res) => sendText(res, 200, 'ok'));
@@ -27,6 +28,7 @@ export function registerRoutes(router: Router, ctx: CollectorContext): void {
     }),
   );
   statusRoutes(router, ctx);
+  uptimeRoutes(router, ctx);
   resultsRoutes(router, ctx);
   agentsRoutes(router, ctx);
   alertsRoutes(router, ctx);

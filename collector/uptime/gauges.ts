@@ -1,0 +1,45 @@
+// The uptime gauges (vagt_system_uptime_ratio) for the last 24 hours and 30 days. Computing them
+// reads a month of timeline per system, so it runs on a timer, not at scrape time, and a scrape
+// reads the last result.
+import type { SystemConfig } from '../../config/schema.js';
+import type { UptimeSeries } from '../metrics.js';
+import type { Store } from '../store/types.js';
+import { systemUptime } from './system-uptime.js';
+
+export const UPTIME_PERIODS = [
+  { period: '24h', ms: 86_400_000 },
+  { period: '30d', ms: 30 * 86_400_000 },
+] as const;
+
+export class UptimeGauges {
+  #series: UptimeSeries[] = [];
+  #running: Promise<void> | undefined;
+
+  series(): readonly UptimeSeries[] {
+    return this.#series;
+  }
+
+  /** Resolves when no refresh is running: the store may close then. */
+  async settled(): Promise<void> {
+    await this.#running?.catch(() => undefined);
+  }
+
+  /** Recomputes every series; a refresh asked for while one runs joins it. */
+  refresh(store: Store, systems: readonly SystemConfig[], timezone: string, now: number): Promise<void> {
+    this.#running ??= this.#compute(store, systems, timezone, now).finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  async #compute(store: Store, systems: readonly SystemConfig[], timezone: string, now: number): Promise<void> {
+    const next: UptimeSeries[] = [];
+    for (const system of systems)
+      for (const { period, ms } of UPTIME_PERIODS) {
+        const windows = await systemUptime(store, system, { from: now - ms, to: now, now, view: 'perceived', timezone });
+        for (const [window, u] of Object.entries(windows))
+          if (u.uptime !== null) next.push({ system: system.id, window, period, ratio: u.uptime / 100 });
+      }
+    this.#series = next;
+  }
+}
