@@ -5,10 +5,15 @@ import type { AlertEvent } from '../status/alerts.js';
 import type { View } from '../status/types.js';
 import type { Incident, IncidentChange } from '../status/incidents.js';
 import type { MaintenanceWindow } from '../status/maintenance.js';
+import { HourAccumulator, compareAggregates, hourOf } from './aggregates.js';
+import { LatencySketch } from './sketch.js';
 import {
   isNewer,
   toIntervals,
+  type AggregateQuery,
   type AgentSeen,
+  type HistoryPruned,
+  type HourAggregate,
   type AlertQuery,
   type IncidentQuery,
   type IntervalQuery,
@@ -35,6 +40,11 @@ export class MemoryStore implements Store {
   #incidents = new Map<number, Incident>();
   #alerts: StoredAlert[] = [];
   #maintenance = new Map<string, MaintenanceWindow>();
+  /** Hours that received results since the last roll-up. */
+  #dirty = new Set<number>();
+  #prunedBefore = -Infinity;
+  /** Aggregates with their sketch encoded, as SQLite keeps them, so readers get fresh copies. */
+  #hourly = new Map<string, { a: HourAggregate; sketch: Buffer }>();
 
   get open(): boolean {
     return this.#open;
@@ -53,6 +63,7 @@ export class MemoryStore implements Store {
         this.#seen.add(k);
         const copy = structuredClone(r);
         this.#results.push(copy);
+        this.#dirty.add(hourOf(r.ts));
         const lk = key(r.system, r.probe, r.agent);
         const prev = this.#latest.get(lk);
         if (prev === undefined || isNewer(copy, prev)) this.#latest.set(lk, copy);
@@ -237,6 +248,65 @@ export class MemoryStore implements Store {
       }
       const removed = this.#results.length - keep.length;
       this.#results = keep;
+      this.#prunedBefore = Math.max(this.#prunedBefore, before);
+      return removed;
+    });
+  }
+
+  rollupHours(): Promise<number> {
+    return this.#run(() => {
+      // Hours that lost results to pruning stay as they were, as in SQLite.
+      const hours = [...this.#dirty].filter((h) => h >= this.#prunedBefore);
+      this.#dirty.clear();
+      const wanted = new Set(hours);
+      const acc = new HourAccumulator();
+      for (const r of this.#results) if (wanted.has(hourOf(r.ts))) acc.add(r.system, r.probe, r.agent, r.ts, r.ok, r.duration_ms);
+      for (const h of hours)
+        for (const a of acc.take(h)) this.#hourly.set(key(a.system, a.probe, a.agent, a.hour), { a, sketch: a.sketch.encode() });
+      return hours.length;
+    });
+  }
+
+  hourlyAggregates(q: AggregateQuery): Promise<HourAggregate[]> {
+    return this.#run(() =>
+      [...this.#hourly.values()]
+        .filter(
+          ({ a }) =>
+            a.hour >= q.from &&
+            a.hour < q.to &&
+            (q.system === undefined || a.system === q.system) &&
+            (q.probe === undefined || a.probe === q.probe) &&
+            (q.agent === undefined || a.agent === q.agent),
+        )
+        .map(({ a, sketch }) => ({ ...a, sketch: LatencySketch.decode(sketch) }))
+        .sort(compareAggregates),
+    );
+  }
+
+  pruneStatusHistory(before: number): Promise<HistoryPruned> {
+    return this.#run(() => {
+      // The last change at or before the cutoff per (system, view), by time then order of record.
+      const keep = new Map<string, StatusChange>();
+      for (const c of this.#changes) {
+        if (c.at > before) continue;
+        const k = key(c.system, c.view);
+        const cur = keep.get(k);
+        if (cur === undefined || c.at >= cur.at) keep.set(k, c);
+      }
+      const kept = new Set(keep.values());
+      const changes = this.#changes.filter((c) => c.at >= before || kept.has(c));
+      const status_changes = this.#changes.length - changes.length;
+      this.#changes = changes;
+      const maxId = Math.max(0, ...this.#incidents.keys());
+      let incidents = 0;
+      for (const [id, i] of this.#incidents)
+        if (i.resolved_at !== null && i.resolved_at < before && id < maxId) {
+          this.#incidents.delete(id);
+          incidents++;
+        }
+      const alerts = this.#alerts.filter((a) => !(a.resolved_at !== null && a.resolved_at < before));
+      const removed = { status_changes, incidents, alerts: this.#alerts.length - alerts.length };
+      this.#alerts = alerts;
       return removed;
     });
   }

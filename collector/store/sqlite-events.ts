@@ -6,7 +6,16 @@ import type { Alert, AlertEvent, AlertKind } from '../status/alerts.js';
 import type { Localized, MaintenanceWindow } from '../status/maintenance.js';
 import type { Incident, IncidentChange, IncidentUpdate, IncidentUpdateKind, Priority } from '../status/incidents.js';
 import type { Status, View } from '../status/types.js';
-import { toIntervals, type AlertQuery, type IncidentQuery, type IntervalQuery, type StatusChange, type StatusInterval, type StoredAlert } from './types.js';
+import {
+  toIntervals,
+  type AlertQuery,
+  type HistoryPruned,
+  type IncidentQuery,
+  type IntervalQuery,
+  type StatusChange,
+  type StatusInterval,
+  type StoredAlert,
+} from './types.js';
 
 /** Migration: incidents, their updates, alerts. */
 export const EVENTS_MIGRATION = `
@@ -283,4 +292,27 @@ export function statusIntervals(db: Database.Database, q: IntervalQuery): Status
     at: r.at,
   }));
   return toIntervals(changes, q.from, q.to);
+}
+
+/** Deletes history from before `before`; see Store.pruneStatusHistory. One transaction. */
+export function pruneStatusHistory(db: Database.Database, before: number): HistoryPruned {
+  // Per (system, view), the last change at or before the cutoff stays: the timeline from the
+  // cutoff on still starts with the status then in force.
+  const changes = db.prepare(
+    `DELETE FROM status_changes WHERE id IN (
+       SELECT id FROM (
+         SELECT id, at, ROW_NUMBER() OVER (PARTITION BY system, view ORDER BY at DESC, id DESC) AS newest
+         FROM status_changes WHERE at <= ?)
+       WHERE newest > 1 AND at < ?)`,
+  );
+  // The incident with the highest id stays, resolved or not: maxIncidentId must not go down.
+  const old = 'SELECT id FROM incidents WHERE resolved_at < ? AND id < (SELECT MAX(id) FROM incidents)';
+  const updates = db.prepare(`DELETE FROM incident_updates WHERE incident IN (${old})`);
+  const incidents = db.prepare(`DELETE FROM incidents WHERE id IN (${old})`);
+  const alerts = db.prepare('DELETE FROM alerts WHERE resolved_at < ?');
+  return db.transaction(() => {
+    const status_changes = changes.run(before, before).changes;
+    updates.run(before);
+    return { status_changes, incidents: incidents.run(before).changes, alerts: alerts.run(before).changes };
+  })();
 }

@@ -3,6 +3,7 @@
 import type Database from 'better-sqlite3';
 import { VagtError } from '../../lib/errors.js';
 import { EVENTS_MIGRATION, INTERVALS_MIGRATION, MAINTENANCE_MIGRATION } from './sqlite-events.js';
+import { ROLLUP_MIGRATION } from './sqlite-rollup.js';
 
 const MIGRATIONS: readonly string[] = [
   // 1: results (phases as columns: cheaper to write than JSON and queryable for percentiles),
@@ -63,6 +64,9 @@ const MIGRATIONS: readonly string[] = [
   MAINTENANCE_MIGRATION,
   // 4: a view of the status timeline as intervals (from, to, status, cause).
   INTERVALS_MIGRATION,
+  // 5: hourly aggregates per (system, probe, agent), kept after the raw results are pruned, and
+  // the roll-up's watermark (sqlite-rollup.ts).
+  ROLLUP_MIGRATION,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -13,9 +13,13 @@ import type { Incident, IncidentChange } from '../status/incidents.js';
 import type { MaintenanceWindow } from '../status/maintenance.js';
 import { migrate } from './sqlite-schema.js';
 import * as events from './sqlite-events.js';
+import { SqliteRollup } from './sqlite-rollup.js';
 import {
   isNewer,
+  type AggregateQuery,
   type AgentSeen,
+  type HistoryPruned,
+  type HourAggregate,
   type AlertQuery,
   type IncidentQuery,
   type IntervalQuery,
@@ -100,10 +104,15 @@ export class SqliteStore implements Store {
   readonly #insert: Database.Statement;
   readonly #upsertLatest: Database.Statement;
   readonly #insertBatch: (rows: readonly StoredResult[]) => boolean[];
+  readonly #rollup: SqliteRollup;
+  /** Roll-ups and prunes, one at a time: a prune must not land between a roll-up's steps. */
+  #serial: Promise<unknown> = Promise.resolve();
+  #closing = false;
 
   private constructor(path: string, db: Database.Database) {
     this.path = path;
     this.#db = db;
+    this.#rollup = new SqliteRollup(db);
     this.#insert = db.prepare(
       `INSERT OR IGNORE INTO results (${RESULT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
@@ -356,12 +365,47 @@ export class SqliteStore implements Store {
     );
   }
 
-  pruneResults(before: number): Promise<number> {
-    return this.#run(() => this.#db.prepare('DELETE FROM results WHERE ts < ?').run(before).changes);
+  #serially<T>(fn: () => Promise<T>): Promise<T> {
+    const next = this.#serial.then(fn, fn);
+    this.#serial = next.catch(() => undefined);
+    return next;
   }
 
-  close(): Promise<void> {
-    if (!this.#db.open) return Promise.resolve();
+  pruneResults(before: number): Promise<number> {
+    return this.#serially(() =>
+      this.#run(() =>
+        this.#db.transaction(() => {
+          const n = this.#db.prepare('DELETE FROM results WHERE ts < ?').run(before).changes;
+          this.#rollup.pruned(before);
+          return n;
+        })(),
+      ),
+    );
+  }
+
+  rollupHours(): Promise<number> {
+    return this.#serially(async () => {
+      try {
+        // A close stops it between steps; the next open redoes what was left.
+        return await this.#rollup.run(() => this.#closing || !this.#db.open);
+      } catch (err) {
+        throw err instanceof VagtError ? err : new VagtError('VAGT_ERR_STORE', `database error: ${errorMessage(err)}`, { cause: err });
+      }
+    });
+  }
+
+  hourlyAggregates(q: AggregateQuery): Promise<HourAggregate[]> {
+    return this.#run(() => this.#rollup.query(q));
+  }
+
+  pruneStatusHistory(before: number): Promise<HistoryPruned> {
+    return this.#run(() => events.pruneStatusHistory(this.#db, before));
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    await this.#serial;
+    if (!this.#db.open) return;
     return this.#run(() => {
       try {
         this.#db.pragma('optimize');

@@ -6,6 +6,7 @@ import type { Alert, AlertEvent } from '../status/alerts.js';
 import type { Incident, IncidentChange } from '../status/incidents.js';
 import type { MaintenanceWindow } from '../status/maintenance.js';
 import type { Status, View } from '../status/types.js';
+import type { LatencySketch } from './sketch.js';
 
 /** A result as stored: the wire record plus the agent that sent it and when it arrived (collector clock). */
 export interface StoredResult extends ResultRecord {
@@ -83,6 +84,44 @@ export interface AlertQuery {
   limit: number;
 }
 
+/**
+ * One hour of one probe from one agent: a pure function of that hour's raw results, kept long
+ * after they are pruned. Latency is of the successful results only, as the slow rules see it.
+ */
+export interface HourAggregate {
+  system: string;
+  probe: string;
+  agent: string;
+  /** Start of the hour, epoch ms (a multiple of 3,600,000: UTC hours). */
+  hour: number;
+  count: number;
+  failures: number;
+  /** Sum of duration_ms of the successful results; 0 when none succeeded. */
+  sum_ms: number;
+  /** Null when none succeeded. */
+  min_ms: number | null;
+  max_ms: number | null;
+  /** duration_ms of the successful results; quantiles within 1 %, mergeable across hours and agents. */
+  sketch: LatencySketch;
+}
+
+export interface AggregateQuery {
+  system?: string;
+  probe?: string;
+  agent?: string;
+  /** Inclusive, epoch ms of the hour's start. */
+  from: number;
+  /** Exclusive, epoch ms of the hour's start. */
+  to: number;
+}
+
+/** What pruneStatusHistory removed. */
+export interface HistoryPruned {
+  status_changes: number;
+  incidents: number;
+  alerts: number;
+}
+
 export interface AgentSeen {
   id: string;
   /** Epoch ms. */
@@ -136,8 +175,25 @@ export interface Store {
   alerts(q: AlertQuery): Promise<StoredAlert[]>;
   recordAgentsSeen(agents: readonly AgentSeen[]): Promise<void>;
   agents(): Promise<AgentSeen[]>;
-  /** Deletes results with ts < before; returns how many. */
+  /**
+   * Deletes results with ts < before; returns how many. Hours before the latest `before` are never
+   * rolled up again (their aggregates stay as they are), so run rollupHours first.
+   */
   pruneResults(before: number): Promise<number>;
+  /**
+   * Recomputes the hourly aggregates of every hour that received results since the last roll-up
+   * (late ones too), from the raw results; returns how many hours. Safe to interrupt: unfinished
+   * work is redone by the next call. Yields to the event loop between chunks.
+   */
+  rollupHours(): Promise<number>;
+  /** Hourly aggregates with hour in [from, to), by system, probe, agent, then hour. */
+  hourlyAggregates(q: AggregateQuery): Promise<HourAggregate[]>;
+  /**
+   * Deletes status changes with at < before, except per (system, view) the last one at or before
+   * it, so that the status at the cutoff is still known; and incidents and alerts resolved before
+   * it (but never the incident with the highest id, which keeps ids from being reused).
+   */
+  pruneStatusHistory(before: number): Promise<HistoryPruned>;
   close(): Promise<void>;
 }
 

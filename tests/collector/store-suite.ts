@@ -5,7 +5,8 @@ import type { Alert } from '../../collector/status/alerts.js';
 import type { Incident, IncidentUpdate } from '../../collector/status/incidents.js';
 import type { MaintenanceWindow } from '../../collector/status/maintenance.js';
 import type { Status } from '../../collector/status/types.js';
-import type { Store, StoredResult } from '../../collector/store/types.js';
+import { latencyPercentile, mergeAggregates } from '../../collector/store/aggregates.js';
+import type { HourAggregate, Store, StoredResult } from '../../collector/store/types.js';
 
 export interface StoreHarness {
   open(): Store;
@@ -30,6 +31,66 @@ export function result(over: Partial<StoredResult> = {}): StoredResult {
     received_at: T0 + 50,
     ...over,
   };
+}
+
+const HOUR = 3_600_000;
+
+/** Seeded pseudo-random numbers in [0, 1) (mulberry32): the same results every run. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Two hours of results from two agents for two probes, one a minute each, with failures. */
+function twoHours(): StoredResult[] {
+  const rnd = seeded(42);
+  const rows: StoredResult[] = [];
+  let seq = 0;
+  for (const agent of ['kbh-1', 'aar-1'])
+    for (const probe of ['front', 'login'])
+      for (let m = 0; m < 120; m++) {
+        const ok = rnd() > 0.1;
+        rows.push(
+          result({
+            agent,
+            probe,
+            seq: ++seq,
+            ts: T0 + m * 60_000 + Math.floor(rnd() * 1000),
+            ok,
+            duration_ms: (probe === 'front' ? 40 : 300) * Math.exp(rnd() - 0.5),
+            ...(ok ? {} : { status_code: 503, error: { code: 'http_status', message: 'status 503' } }),
+          }),
+        );
+      }
+  return rows;
+}
+
+/** The exact nearest-rank percentile, as collector/status/slow.ts computes it. */
+function exactPercentile(values: readonly number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length - 1e-7))) - 1]!;
+}
+
+/** What an aggregate must be, from the raw results it covers. */
+function expectMatches(a: HourAggregate, raw: readonly StoredResult[]): void {
+  const mine = raw.filter((r) => r.system === a.system && r.probe === a.probe && r.agent === a.agent && r.ts >= a.hour && r.ts < a.hour + HOUR);
+  const ok = mine.filter((r) => r.ok).map((r) => r.duration_ms);
+  expect(a.count).toBe(mine.length);
+  expect(a.failures).toBe(mine.length - ok.length);
+  expect(a.sketch.count).toBe(ok.length);
+  expect(a.sum_ms).toBeCloseTo(ok.reduce((x, y) => x + y, 0), 6);
+  expect(a.min_ms).toBe(Math.min(...ok));
+  expect(a.max_ms).toBe(Math.max(...ok));
+  for (const p of [50, 95, 99]) {
+    const exact = exactPercentile(ok, p);
+    expect(Math.abs(latencyPercentile(a, p)! - exact) / exact).toBeLessThanOrEqual(0.01 + 1e-9);
+  }
 }
 
 export function storeSuite(name: string, makeHarness: () => StoreHarness): void {
@@ -183,6 +244,158 @@ export function storeSuite(name: string, makeHarness: () => StoreHarness): void 
       expect((await store.queryResults({ limit: 10 })).map((r) => r.seq)).toEqual([2, 3]);
       // The latest result survives pruning: a warm start still knows it.
       expect(await store.latestResults()).toHaveLength(1);
+    });
+
+    it('rolls results up into hourly aggregates per (system, probe, agent) that match the raw results', async () => {
+      const raw = twoHours();
+      await store.insertResults(raw);
+      expect(await store.hourlyAggregates({ from: T0, to: T0 + 2 * HOUR })).toEqual([]);
+      expect(await store.rollupHours()).toBe(2);
+      const all = await store.hourlyAggregates({ from: T0, to: T0 + 2 * HOUR });
+      expect(all.map((a) => `${a.probe}/${a.agent}/${(a.hour - T0) / HOUR}`)).toEqual([
+        'front/aar-1/0',
+        'front/aar-1/1',
+        'front/kbh-1/0',
+        'front/kbh-1/1',
+        'login/aar-1/0',
+        'login/aar-1/1',
+        'login/kbh-1/0',
+        'login/kbh-1/1',
+      ]);
+      for (const a of all) expectMatches(a, raw);
+      expect(all.reduce((n, a) => n + a.count, 0)).toBe(raw.length);
+      // Nothing new: nothing to do.
+      expect(await store.rollupHours()).toBe(0);
+
+      // Filters, and the hour range is of the hour's start.
+      const one = await store.hourlyAggregates({ system: 'mitid', probe: 'login', agent: 'kbh-1', from: T0 + 1, to: T0 + 2 * HOUR });
+      expect(one.map((a) => a.hour)).toEqual([T0 + HOUR]);
+      expect(await store.hourlyAggregates({ system: 'virk', from: T0, to: T0 + 2 * HOUR })).toEqual([]);
+      expect(await store.hourlyAggregates({ from: T0 + 2 * HOUR, to: T0 + 3 * HOUR })).toEqual([]);
+
+      // Hours and agents merge into one figure, as exact as each hour.
+      const login = await store.hourlyAggregates({ probe: 'login', from: T0, to: T0 + 2 * HOUR });
+      const merged = mergeAggregates(login);
+      const okLogin = raw.filter((r) => r.probe === 'login' && r.ok).map((r) => r.duration_ms);
+      expect(merged.count).toBe(raw.filter((r) => r.probe === 'login').length);
+      expect(merged.sketch.count).toBe(okLogin.length);
+      expect(merged.min_ms).toBe(Math.min(...okLogin));
+      const p95 = exactPercentile(okLogin, 95);
+      expect(Math.abs(latencyPercentile(merged, 95)! - p95) / p95).toBeLessThanOrEqual(0.01 + 1e-9);
+    });
+
+    it('counts an hour that only failed, with no latency', async () => {
+      await store.insertResults([result({ seq: 1, ok: false }), result({ seq: 2, ok: false, ts: T0 + 60_000 })]);
+      expect(await store.rollupHours()).toBe(1);
+      const [a] = await store.hourlyAggregates({ from: T0, to: T0 + HOUR });
+      expect(a).toMatchObject({ count: 2, failures: 2, sum_ms: 0, min_ms: null, max_ms: null });
+      expect(a!.sketch.count).toBe(0);
+      expect(latencyPercentile(a!, 95)).toBeUndefined();
+    });
+
+    it('recomputes an hour after a late result, and never counts a duplicate twice', async () => {
+      const raw = twoHours();
+      await store.insertResults(raw);
+      expect(await store.rollupHours()).toBe(2);
+      // A backlog arrives for the first hour, with a resent result among it.
+      const late = result({ agent: 'kbh-1', probe: 'front', seq: 10_000, ts: T0 + 30 * 60_000, duration_ms: 5_000 });
+      expect(await store.insertResults([late, raw[3]!])).toEqual([true, false]);
+      expect(await store.rollupHours()).toBe(1);
+      const [a] = await store.hourlyAggregates({ probe: 'front', agent: 'kbh-1', from: T0, to: T0 + HOUR });
+      expectMatches(a!, [...raw, late]);
+      expect(a!.max_ms).toBe(5_000);
+      // Only a duplicate: nothing to redo, nothing counted.
+      expect(await store.insertResults([raw[5]!])).toEqual([false]);
+      expect(await store.rollupHours()).toBe(0);
+      const total = (await store.hourlyAggregates({ from: T0, to: T0 + 2 * HOUR })).reduce((n, x) => n + x.count, 0);
+      expect(total).toBe(raw.length + 1);
+    });
+
+    it('keeps rolled-up hours when their results are pruned, and leaves pruned hours as they are', async () => {
+      const raw = twoHours();
+      await store.insertResults(raw);
+      expect(await store.rollupHours()).toBe(2);
+      const before = await store.hourlyAggregates({ from: T0, to: T0 + 2 * HOUR });
+      // Everything of the first hour and a little of the second.
+      const cutoff = T0 + HOUR + 60_000;
+      expect(await store.pruneResults(cutoff)).toBe(raw.filter((r) => r.ts < cutoff).length);
+      expect(await store.hourlyAggregates({ from: T0, to: T0 + 2 * HOUR })).toEqual(before);
+      // A late result for a pruned hour cannot be added to its aggregate (the rest of its results
+      // are gone); both hours stay as they were. A later hour rolls up as ever.
+      await store.insertResults([
+        result({ seq: 20_000, ts: T0 + 10 * 60_000 }),
+        result({ seq: 20_001, ts: T0 + HOUR + 30 * 60_000 }),
+        result({ seq: 20_002, ts: T0 + 2 * HOUR + 5 }),
+      ]);
+      expect(await store.rollupHours()).toBe(1);
+      expect(await store.hourlyAggregates({ from: T0, to: T0 + 2 * HOUR })).toEqual(before);
+      const third = await store.hourlyAggregates({ from: T0 + 2 * HOUR, to: T0 + 3 * HOUR });
+      expect(third.map((a) => [a.agent, a.count])).toEqual([['kbh-1', 1]]);
+    });
+
+    it('prunes the status history, keeping per (system, view) the status in force at the cutoff', async () => {
+      const ch = (system: string, view: 'own' | 'perceived', status: Status, at: number) => ({ system, view, status, cause: [], at: T0 + at });
+      await store.recordStatusChanges([
+        ch('mitid', 'own', 'unknown', 0),
+        ch('mitid', 'own', 'operational', 1_000),
+        ch('mitid', 'own', 'major_outage', 5_000),
+        ch('mitid', 'own', 'major_outage', 6_000), // recorded again after a restart
+        ch('mitid', 'own', 'operational', 9_000),
+        ch('mitid', 'perceived', 'operational', 0),
+        ch('virk', 'own', 'major_outage', 2_000), // goes: the change at the cutoff is the one in force
+        ch('virk', 'own', 'operational', 7_000),
+      ]);
+      const intervals = (system: string, view: 'own' | 'perceived', from: number) =>
+        store.statusIntervals({ system, view, from: T0 + from, to: T0 + 20_000 });
+      const atCutoff = {
+        mitidOwn: await intervals('mitid', 'own', 7_000),
+        mitidPerceived: await intervals('mitid', 'perceived', 7_000),
+        virkOwn: await intervals('virk', 'own', 7_000),
+      };
+
+      const u = (at: number): IncidentUpdate => ({ at: T0 + at, kind: 'opened', status: 'major_outage', priority: 1, affected: ['mitid'], message: 'm' });
+      const inc = (id: number, started: number, resolved: number | null): Incident => ({
+        id,
+        system: 'mitid',
+        status: resolved === null ? 'major_outage' : 'operational',
+        priority: 1,
+        peak_priority: 1,
+        affected: ['mitid'],
+        started_at: T0 + started,
+        resolved_at: resolved === null ? null : T0 + resolved,
+        updates: [u(started)],
+      });
+      // 1 resolved before the cutoff goes; 2 is open; 4 resolved before it stays, as the highest id;
+      // 3 was resolved after it.
+      for (const i of [inc(1, 0, 3_000), inc(2, 4_000, null), inc(3, 5_000, 8_000), inc(4, 5_500, 6_000)])
+        await store.saveIncidents([{ incident: i, added: i.updates }]);
+      const offline = (key: string, since: number): Alert => ({ key, kind: 'agent_offline', agent: key, since: T0 + since, last_result: null });
+      await store.recordAlertEvents([
+        { type: 'raised', alert: offline('a', 0), at: T0 },
+        { type: 'raised', alert: offline('b', 0), at: T0 },
+        { type: 'raised', alert: offline('c', 0), at: T0 },
+        { type: 'resolved', alert: offline('a', 0), at: T0 + 2_000 },
+        { type: 'resolved', alert: offline('b', 0), at: T0 + 8_000 },
+      ]);
+
+      expect(await store.pruneStatusHistory(T0 + 7_000)).toEqual({ status_changes: 4, incidents: 1, alerts: 1 });
+      expect((await store.statusChanges({ system: 'mitid', view: 'own' })).map((c) => c.at - T0)).toEqual([6_000, 9_000]);
+      expect((await store.statusChanges({ system: 'virk' })).map((c) => c.at - T0)).toEqual([7_000]);
+      expect(await intervals('mitid', 'own', 7_000)).toEqual(atCutoff.mitidOwn);
+      expect(await intervals('mitid', 'perceived', 7_000)).toEqual(atCutoff.mitidPerceived);
+      expect(await intervals('virk', 'own', 7_000)).toEqual(atCutoff.virkOwn);
+      expect(atCutoff.mitidOwn[0]).toMatchObject({ status: 'major_outage', from: T0 + 7_000, to: T0 + 9_000 });
+      expect((await store.incidents({ limit: 10 })).map((i) => i.id).sort()).toEqual([2, 3, 4]);
+      expect(await store.maxIncidentId()).toBe(4);
+      expect((await store.alerts({ limit: 10 })).map((a) => a.key).sort()).toEqual(['b', 'c']);
+      expect((await store.latestStatuses()).length).toBe(3);
+
+      // Again at the same cutoff: nothing more goes.
+      expect(await store.pruneStatusHistory(T0 + 7_000)).toEqual({ status_changes: 0, incidents: 0, alerts: 0 });
+      // A cutoff on a change: that change is the one in force, the one before it goes.
+      expect((await store.pruneStatusHistory(T0 + 9_000)).status_changes).toBe(1);
+      expect((await store.statusChanges({ system: 'mitid', view: 'own' })).map((c) => c.at - T0)).toEqual([9_000]);
+      expect(await intervals('mitid', 'own', 9_000)).toEqual([{ system: 'mitid', view: 'own', status: 'operational', cause: [], from: T0 + 9_000, to: T0 + 20_000 }]);
     });
 
     it('reads the status timeline back as intervals clipped to the range', async () => {
