@@ -7,6 +7,8 @@ import { DateTime } from 'luxon';
 import { holidaysOf } from './holidays.js';
 import { complement, intersect, subtract, union, type Span } from './spans.js';
 
+/** Answers kept per calendar: a report asks a few windows of one span, the gauges two spans. */
+const MEMO_SIZE = 32;
 const DAY_NAMES = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 
 /** A parsed window spec: ISO weekdays (1 = Monday) and minutes after local midnight. */
@@ -57,6 +59,7 @@ export class SlaCalendar {
   readonly #rules: ReadonlyMap<string, WindowRule>;
   readonly #zone: string;
   readonly #holidays: boolean;
+  readonly #memo = new Map<string, readonly Span[]>();
 
   constructor(opts: CalendarOptions) {
     this.#zone = opts.timezone;
@@ -69,8 +72,23 @@ export class SlaCalendar {
     this.names = named.length > 0 ? ['all', ...named, 'secondary'] : ['all'];
   }
 
-  /** The stretches of window `name` within [from, to), sorted and disjoint. */
-  spans(name: string, from: number, to: number): Span[] {
+  /**
+   * The stretches of window `name` within [from, to), sorted and disjoint. Laying out days in a
+   * timezone is the costly part of an uptime report, and every system of a report asks the same,
+   * so recent answers are kept (callers must not modify them).
+   */
+  spans(name: string, from: number, to: number): readonly Span[] {
+    const key = `${name} ${from} ${to}`;
+    let spans = this.#memo.get(key);
+    if (spans === undefined) {
+      spans = this.#compute(name, from, to);
+      if (this.#memo.size >= MEMO_SIZE) this.#memo.delete(this.#memo.keys().next().value ?? '');
+      this.#memo.set(key, spans);
+    }
+    return spans;
+  }
+
+  #compute(name: string, from: number, to: number): Span[] {
     if (to <= from) return [];
     if (name === 'all') return [{ from, to }];
     const rule = this.#rules.get(name);
