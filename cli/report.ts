@@ -103,7 +103,7 @@ export function reportCsv(r: MonthReport): string {
 }
 
 const pct = (v: number | null): string => (v === null ? '-' : `${v.toFixed(3)} %`);
-const dur = (s: number): string => (s === 0 ? '0' : formatDuration(s * 1000));
+const dur = (s: number): string => (Math.round(s) === 0 ? '0' : formatDuration(Math.round(s) * 1000));
 const met = (u: WindowUptime): string => (u.met === null ? '-' : u.met ? 'yes' : 'NO');
 
 export function reportTable(r: MonthReport): string {
