@@ -216,6 +216,30 @@ describe('incidents, alerts, history and dependencies', () => {
     expect((await json('/api/v1/systems/virk/history?from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z')).body.intervals).toEqual([]);
   });
 
+  it('gives uptime per window, and refuses what it cannot answer', async () => {
+    // The test config declares no service windows: `all` only, no target.
+    const r = await json('/api/v1/systems/virk/uptime');
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ system: 'virk', view: 'perceived', timezone: 'Europe/Copenhagen' });
+    expect(Date.parse(r.body.to as string) - Date.parse(r.body.from as string)).toBe(30 * 86_400_000);
+    const all = (r.body.windows as Record<string, Record<string, unknown>>).all!;
+    expect(Object.keys(r.body.windows as object)).toEqual(['all']);
+    expect(all).toMatchObject({ target: null, met: null, uptime: 0, up_s: 0, maintenance_s: 0 });
+    expect(all.downtime_s).toBeGreaterThan(0);
+    expect((all.downtime_s as number) + (all.unknown_s as number)).toBeCloseTo(all.window_s as number, 3);
+    const own = await json('/api/v1/systems/virk/uptime?view=own');
+    expect((own.body.windows as Record<string, { uptime: number }>).all?.uptime).toBe(100);
+    const past = await json('/api/v1/systems/virk/uptime?from=2020-01-01T00:00:00Z&to=2020-01-02T00:00:00Z');
+    expect((past.body.windows as Record<string, unknown>).all).toMatchObject({ uptime: null, window_s: 86_400, unknown_s: 86_400 });
+    expect(await json('/api/v1/systems/atlantis/uptime')).toEqual({ status: 404, body: { error: { code: 'not_found', message: 'no system with id "atlantis"' } } });
+    expect((await json('/api/v1/systems/virk/uptime?view=mine')).body.error?.message).toBe('view: expected "perceived" or "own"');
+    expect((await json('/api/v1/systems/virk/uptime?from=2020-01-01T00:00:00Z&to=2026-01-01T00:00:00Z')).body.error?.message).toBe(
+      'from: the span is longer than three years',
+    );
+    expect((await json('/api/v1/systems/virk/uptime?from=yesterday')).status).toBe(400);
+    expect((await json('/api/v1/systems/virk/uptime?window=primary')).body.error?.code).toBe('bad_parameter');
+  });
+
   it('gives the dependency graph with statuses', async () => {
     const r = await json('/api/v1/dependencies');
     expect(r.body.systems).toEqual([
