@@ -34,12 +34,15 @@ export class UptimeGauges {
 
   async #compute(store: Store, systems: readonly SystemConfig[], timezone: string, now: number): Promise<void> {
     const next: UptimeSeries[] = [];
-    for (const system of systems)
+    for (const system of systems) {
       for (const { period, ms } of UPTIME_PERIODS) {
         const windows = await systemUptime(store, system, { from: now - ms, to: now, now, view: 'perceived', timezone });
         for (const [window, u] of Object.entries(windows))
           if (u.uptime !== null) next.push({ system: system.id, window, period, ratio: u.uptime / 100 });
       }
+      // The store answers synchronously (SQLite): yield between systems, or ingest would wait for all of them.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
     this.#series = next;
   }
 }
