@@ -60,6 +60,11 @@ export type { ReloadResult } from './context.js';
 const EVALUATE_MS = 1_000;
 const AGENTS_SEEN_MS = 30_000;
 const PRUNE_MS = 3_600_000;
+/**
+ * The hourly aggregates and the status timeline (with resolved incidents and alerts) are kept
+ * this long, 13 months, so that this month can be set against the same month a year ago.
+ */
+const HISTORY_RETENTION_MS = 396 * 86_400_000;
 /** vagt_system_uptime_ratio is recomputed this often. */
 const UPTIME_MS = 60_000;
 
@@ -322,6 +327,43 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
           .catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'computing the uptime gauges failed'));
   await refreshUptime();
 
+  // Retention: raw results for collector.retention, hourly aggregates and the status timeline for
+  // HISTORY_RETENTION_MS. The roll-up runs first, so no hour loses its raw results unaggregated;
+  // one pass at a time (a pass still busy with a backlog makes the next one unnecessary).
+  let housekeeping: Promise<unknown> | undefined;
+  const housekeep = (pass: () => Promise<unknown>): void => {
+    if (housekeeping !== undefined || closing) return;
+    housekeeping = pass().finally(() => (housekeeping = undefined));
+  };
+  const rollUp = (): Promise<boolean> =>
+    store.rollupHours().then(
+      (hours) => {
+        if (hours > 0) log.debug({ hours }, 'results rolled up into hourly aggregates');
+        return true;
+      },
+      (err: unknown) => {
+        log.warn({ err: errorMessage(err) }, 'rolling up results failed; pruning waits for the next pass');
+        return false;
+      },
+    );
+  const pruneOld = async (): Promise<void> => {
+    if (!(await rollUp()) || closing || !store.open) return;
+    const now = clock.now();
+    try {
+      const removed = await store.pruneResults(now - model.config.collector.retention);
+      if (removed > 0) log.info({ removed }, 'old results pruned');
+      const aggregates = await store.pruneAggregates(now - HISTORY_RETENTION_MS);
+      const history = await store.pruneStatusHistory(now - HISTORY_RETENTION_MS);
+      if (aggregates + history.status_changes + history.incidents + history.alerts > 0)
+        log.info({ aggregates, ...history }, 'old history pruned');
+    } catch (err) {
+      log.warn({ err: errorMessage(err) }, 'pruning failed');
+    }
+  };
+  // At start: what arrived since the last roll-up (after a crash, or in a database from before
+  // the aggregates), in steps, while the collector serves.
+  housekeep(rollUp);
+
   const timers = [
     setInterval(() => void refreshUptime(), opts.uptimeRefreshMs ?? UPTIME_MS),
     setInterval(() => {
@@ -338,15 +380,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
           .map((c) => ({ id: c.agent, last_seen: c.last_seen, version: c.version, remote_address: c.remote_address })),
       );
     }, AGENTS_SEEN_MS),
-    setInterval(() => {
-      const before = clock.now() - model.config.collector.retention;
-      store.pruneResults(before).then(
-        (n) => {
-          if (n > 0) log.info({ removed: n }, 'old results pruned');
-        },
-        (err: unknown) => log.warn({ err: errorMessage(err) }, 'pruning results failed'),
-      );
-    }, PRUNE_MS),
+    setInterval(() => housekeep(pruneOld), PRUNE_MS),
   ];
   for (const t of timers) t.unref();
 
@@ -388,7 +422,11 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       server.closeAllConnections();
       await serverClosed;
       await uptimeGauges.settled();
+      // The last results into their hours now; a pass still under way (a long backlog) stops at
+      // its next step when the store closes, and the next start finishes it.
+      if (housekeeping === undefined) await rollUp();
       await store.close();
+      await housekeeping;
       log.info('collector stopped');
     })();
     return closed;

@@ -283,6 +283,18 @@ export class MemoryStore implements Store {
     );
   }
 
+  pruneAggregates(before: number): Promise<number> {
+    return this.#run(() => {
+      let removed = 0;
+      for (const [k, { a }] of this.#hourly)
+        if (a.hour < before) {
+          this.#hourly.delete(k);
+          removed++;
+        }
+      return removed;
+    });
+  }
+
   pruneStatusHistory(before: number): Promise<HistoryPruned> {
     return this.#run(() => {
       // The last change at or before the cutoff per (system, view), by time then order of record.

@@ -37,6 +37,8 @@ const PRUNED_BEFORE = 'pruned_before';
 const ID_STEP = 100_000;
 /** Raw results read per step (then committed, then the event loop has its turn): ~20 ms. */
 const ROW_STEP = 20_000;
+/** Series pruned per step. */
+const SERIES_STEP = 500;
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -63,6 +65,8 @@ export class SqliteRollup {
   readonly #hoursOf: Database.Statement<[number, number], number>;
   readonly #page: Database.Statement<[number, number, number, number, number]>;
   readonly #upsert: Database.Statement;
+  readonly #nextSeries: Database.Statement<[string, string, string], [string, string, string]>;
+  readonly #pruneSeries: Database.Statement<[string, string, string, number]>;
 
   constructor(db: Database.Database) {
     this.#db = db;
@@ -83,6 +87,14 @@ export class SqliteRollup {
       `INSERT OR REPLACE INTO hourly_aggregates (system, probe, agent, hour, count, failures, sum_ms, min_ms, max_ms, sketch)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    // The key leads with the series, so old hours are deleted series by series, each a range of
+    // the key; the next series is found by a seek, not a scan.
+    this.#nextSeries = db
+      .prepare<[string, string, string], [string, string, string]>(
+        'SELECT system, probe, agent FROM hourly_aggregates WHERE (system, probe, agent) > (?, ?, ?) ORDER BY system, probe, agent LIMIT 1',
+      )
+      .raw();
+    this.#pruneSeries = db.prepare('DELETE FROM hourly_aggregates WHERE system = ? AND probe = ? AND agent = ? AND hour < ?');
   }
 
   #meta(key: string): number | undefined {
@@ -160,6 +172,26 @@ export class SqliteRollup {
     const mark = this.#meta(WATERMARK);
     const max = this.#maxId.get() ?? 0;
     if (mark !== undefined && max < mark) this.#setMeta.run(WATERMARK, max);
+  }
+
+  /** Deletes the aggregates of hours before `before`, SERIES_STEP series per step; returns how many. */
+  async prune(before: number, stop: () => boolean): Promise<number> {
+    let removed = 0;
+    let after: [string, string, string] = ['', '', ''];
+    const step = this.#db.transaction((): boolean => {
+      for (let i = 0; i < SERIES_STEP; i++) {
+        const next = this.#nextSeries.get(...after);
+        if (next === undefined) return true;
+        removed += this.#pruneSeries.run(...next, before).changes;
+        after = next;
+      }
+      return false;
+    });
+    while (!step()) {
+      await tick();
+      if (stop()) break;
+    }
+    return removed;
   }
 
   query(q: AggregateQuery): HourAggregate[] {

@@ -384,18 +384,25 @@ export class SqliteStore implements Store {
   }
 
   rollupHours(): Promise<number> {
-    return this.#serially(async () => {
-      try {
-        // A close stops it between steps; the next open redoes what was left.
-        return await this.#rollup.run(() => this.#closing || !this.#db.open);
-      } catch (err) {
-        throw err instanceof VagtError ? err : new VagtError('VAGT_ERR_STORE', `database error: ${errorMessage(err)}`, { cause: err });
-      }
-    });
+    // A close stops it between steps; the next open redoes what was left.
+    return this.#serially(() => this.#storeErrors(() => this.#rollup.run(() => this.#closing || !this.#db.open)));
+  }
+
+  /** #run for work done in steps. */
+  async #storeErrors<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw err instanceof VagtError ? err : new VagtError('VAGT_ERR_STORE', `database error: ${errorMessage(err)}`, { cause: err });
+    }
   }
 
   hourlyAggregates(q: AggregateQuery): Promise<HourAggregate[]> {
     return this.#run(() => this.#rollup.query(q));
+  }
+
+  pruneAggregates(before: number): Promise<number> {
+    return this.#serially(() => this.#storeErrors(() => this.#rollup.prune(before, () => this.#closing || !this.#db.open)));
   }
 
   pruneStatusHistory(before: number): Promise<HistoryPruned> {

@@ -188,6 +188,8 @@ export interface Store {
   rollupHours(): Promise<number>;
   /** Hourly aggregates with hour in [from, to), by system, probe, agent, then hour. */
   hourlyAggregates(q: AggregateQuery): Promise<HourAggregate[]>;
+  /** Deletes the hourly aggregates of hours before `before`; returns how many. */
+  pruneAggregates(before: number): Promise<number>;
   /**
    * Deletes status changes with at < before, except per (system, view) the last one at or before
    * it, so that the status at the cutoff is still known; and incidents and alerts resolved before

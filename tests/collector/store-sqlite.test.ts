@@ -133,6 +133,21 @@ describe('SqliteStore specifics', () => {
     await sqlite.close();
   }));
 
+  it('prunes the aggregates of more series than one step holds', withDir(async (path) => {
+    const store = SqliteStore.open(path);
+    const rows = Array.from({ length: 1_200 }, (_, i) => [
+      result({ seq: 2 * i, agent: `a${i % 40}`, probe: `p${Math.floor(i / 40)}`, ts: H0 }),
+      result({ seq: 2 * i + 1, agent: `a${i % 40}`, probe: `p${Math.floor(i / 40)}`, ts: H0 + HOUR }),
+    ]).flat();
+    await store.insertResults(rows);
+    expect(await store.rollupHours()).toBe(2);
+    expect(await store.pruneAggregates(H0 + HOUR)).toBe(1_200);
+    const left = await store.hourlyAggregates({ from: 0, to: H0 + 2 * HOUR });
+    expect(left).toHaveLength(1_200);
+    expect(left.every((a) => a.hour === H0 + HOUR)).toBe(true);
+    await store.close();
+  }));
+
   it('misses no result when pruning took the newest ones and SQLite reuses their ids', withDir(async (path) => {
     const store = SqliteStore.open(path);
     await store.insertResults([result({ seq: 1, ts: H0 }), result({ seq: 2, ts: H0 + 1 }), result({ seq: 3, ts: H0 + 2 })]);

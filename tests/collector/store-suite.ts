@@ -333,6 +333,19 @@ export function storeSuite(name: string, makeHarness: () => StoreHarness): void 
       expect(third.map((a) => [a.agent, a.count])).toEqual([['kbh-1', 1]]);
     });
 
+    it('prunes hourly aggregates of hours before a time', async () => {
+      await store.insertResults([
+        ...twoHours(),
+        result({ seq: 50_000, system: 'virk', ts: T0 + 5 }),
+        result({ seq: 50_001, system: 'virk', ts: T0 + 2 * HOUR }),
+      ]);
+      expect(await store.rollupHours()).toBe(3);
+      expect(await store.pruneAggregates(T0 + HOUR)).toBe(5);
+      const left = await store.hourlyAggregates({ from: 0, to: T0 + 3 * HOUR });
+      expect(left.map((a) => `${a.system}/${(a.hour - T0) / HOUR}`)).toEqual([...Array<string>(4).fill('mitid/1'), 'virk/2']);
+      expect(await store.pruneAggregates(T0 + HOUR)).toBe(0);
+    });
+
     it('prunes the status history, keeping per (system, view) the status in force at the cutoff', async () => {
       const ch = (system: string, view: 'own' | 'perceived', status: Status, at: number) => ({ system, view, status, cause: [], at: T0 + at });
       await store.recordStatusChanges([
