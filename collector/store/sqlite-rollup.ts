@@ -35,10 +35,12 @@ const PRUNED_BEFORE = 'pruned_before';
 
 /** Ids scanned per step when finding the hours touched. */
 const ID_STEP = 100_000;
-/** Raw results read per step (then committed, then the event loop has its turn): ~20 ms. */
-const ROW_STEP = 20_000;
+/** Raw results read per step (then committed, then the event loop has its turn): ~30 ms. */
+const ROW_STEP = 10_000;
 /** Series pruned per step. */
 const SERIES_STEP = 500;
+/** Raw results deleted per step: an hour of a large fleet is 300,000, most of a second at once. */
+const PRUNE_STEP = 5_000;
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -65,6 +67,7 @@ export class SqliteRollup {
   readonly #hoursOf: Database.Statement<[number, number], number>;
   readonly #page: Database.Statement<[number, number, number, number, number]>;
   readonly #upsert: Database.Statement;
+  readonly #pruneStep: (before: number) => number;
   readonly #nextSeries: Database.Statement<[string, string, string], [string, string, string]>;
   readonly #pruneSeries: Database.Statement<[string, string, string, number]>;
 
@@ -87,6 +90,12 @@ export class SqliteRollup {
       `INSERT OR REPLACE INTO hourly_aggregates (system, probe, agent, hour, count, failures, sum_ms, min_ms, max_ms, sketch)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
+    const deleteSome = db.prepare('DELETE FROM results WHERE id IN (SELECT id FROM results WHERE ts < ? LIMIT ?)');
+    this.#pruneStep = db.transaction((before: number): number => {
+      const n = deleteSome.run(before, PRUNE_STEP).changes;
+      this.#pruned(before);
+      return n;
+    });
     // The key leads with the series, so old hours are deleted series by series, each a range of
     // the key; the next series is found by a seek, not a scan.
     this.#nextSeries = db
@@ -161,12 +170,23 @@ export class SqliteRollup {
     return done;
   }
 
+  /** Deletes raw results with ts < before, PRUNE_STEP per step; returns how many. */
+  async pruneResults(before: number, stop: () => boolean): Promise<number> {
+    let removed = 0;
+    for (;;) {
+      const n = this.#pruneStep(before);
+      removed += n;
+      if (n < PRUNE_STEP || stop()) return removed;
+      await tick();
+    }
+  }
+
   /**
-   * Called in pruneResults' transaction: hours before `before` are not rolled up again, and if the
+   * In every prune step's transaction: hours before `before` are not rolled up again, and if the
    * newest results went too, the watermark comes down to the highest id left, since SQLite hands
    * out max(id) + 1 next (every id left at or under the old watermark was rolled up already).
    */
-  pruned(before: number): void {
+  #pruned(before: number): void {
     const prev = this.#meta(PRUNED_BEFORE);
     if (prev === undefined || before > prev) this.#setMeta.run(PRUNED_BEFORE, before);
     const mark = this.#meta(WATERMARK);

@@ -372,15 +372,8 @@ export class SqliteStore implements Store {
   }
 
   pruneResults(before: number): Promise<number> {
-    return this.#serially(() =>
-      this.#run(() =>
-        this.#db.transaction(() => {
-          const n = this.#db.prepare('DELETE FROM results WHERE ts < ?').run(before).changes;
-          this.#rollup.pruned(before);
-          return n;
-        })(),
-      ),
-    );
+    // In steps: a close stops it between them, and the next prune deletes the rest.
+    return this.#serially(() => this.#storeErrors(() => this.#rollup.pruneResults(before, () => this.#closing || !this.#db.open)));
   }
 
   rollupHours(): Promise<number> {

@@ -176,8 +176,8 @@ export interface Store {
   recordAgentsSeen(agents: readonly AgentSeen[]): Promise<void>;
   agents(): Promise<AgentSeen[]>;
   /**
-   * Deletes results with ts < before; returns how many. Hours before the latest `before` are never
-   * rolled up again (their aggregates stay as they are), so run rollupHours first.
+   * Deletes results with ts < before, in steps; returns how many. Hours before the latest `before`
+   * are never rolled up again (their aggregates stay as they are), so run rollupHours first.
    */
   pruneResults(before: number): Promise<number>;
   /**

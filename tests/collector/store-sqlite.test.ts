@@ -148,6 +148,19 @@ describe('SqliteStore specifics', () => {
     await store.close();
   }));
 
+  it('prunes many results in steps, yielding between them', withDir(async (path) => {
+    const store = SqliteStore.open(path);
+    const rows = Array.from({ length: 25_005 }, (_, i) => result({ seq: i, ts: i < 25_000 ? H0 + i : H0 + HOUR + i }));
+    for (let i = 0; i < rows.length; i += 5_000) await store.insertResults(rows.slice(i, i + 5_000));
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 0);
+    expect(await store.pruneResults(H0 + HOUR)).toBe(25_000);
+    clearInterval(ticker);
+    expect(ticks).toBeGreaterThan(0);
+    expect(await store.queryResults({ limit: 100 })).toHaveLength(5);
+    await store.close();
+  }));
+
   it('misses no result when pruning took the newest ones and SQLite reuses their ids', withDir(async (path) => {
     const store = SqliteStore.open(path);
     await store.insertResults([result({ seq: 1, ts: H0 }), result({ seq: 2, ts: H0 + 1 }), result({ seq: 3, ts: H0 + 2 })]);
