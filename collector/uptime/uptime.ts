@@ -70,6 +70,29 @@ export function targetFor(uptime: number | Readonly<Record<string, number>> | un
   return uptime[window] ?? uptime.all ?? null;
 }
 
+/** What the timeline's buckets hold within `window`, against `target`. */
+function tally(buckets: Map<Bucket, Span[]>, window: readonly Span[], target: number | null): WindowUptime {
+  const s = (b: Bucket): number => seconds(intersect(buckets.get(b) ?? [], window));
+  const up = s('up');
+  const degraded = s('degraded');
+  const major = s('down');
+  const partial = s('partial');
+  const judged = up + degraded + major + partial;
+  const uptime = judged > 0 ? ((up + degraded) / judged) * 100 : null;
+  return {
+    uptime,
+    target,
+    met: uptime === null || target === null ? null : uptime >= target,
+    window_s: seconds(window),
+    up_s: up + degraded,
+    degraded_s: degraded,
+    downtime_s: major + partial,
+    partial_outage_s: partial,
+    maintenance_s: s('maintenance'),
+    unknown_s: s('unknown'),
+  };
+}
+
 /**
  * Uptime of one system's timeline over [from, to) for each window of `calendar`. `intervals` is the
  * store's timeline for that span (sorted; as `statusIntervals` returns it).
@@ -82,29 +105,7 @@ export function uptimeByWindow(
   const end = Math.max(opts.from, Math.min(opts.to, opts.now));
   const buckets = byBucket(intervals, opts.from, end);
   const result: Record<string, WindowUptime> = {};
-  for (const name of calendar.names) {
-    const window = calendar.spans(name, opts.from, end);
-    const s = (b: Bucket): number => seconds(intersect(buckets.get(b) ?? [], window));
-    const up = s('up');
-    const degraded = s('degraded');
-    const major = s('down');
-    const partial = s('partial');
-    const judged = up + degraded + major + partial;
-    const uptime = judged > 0 ? ((up + degraded) / judged) * 100 : null;
-    const target = targetFor(opts.target, name);
-    result[name] = {
-      uptime,
-      target,
-      met: uptime === null || target === null ? null : uptime >= target,
-      window_s: seconds(window),
-      up_s: up + degraded,
-      degraded_s: degraded,
-      downtime_s: major + partial,
-      partial_outage_s: partial,
-      maintenance_s: s('maintenance'),
-      unknown_s: s('unknown'),
-    };
-  }
+  for (const name of calendar.names) result[name] = tally(buckets, calendar.spans(name, opts.from, end), targetFor(opts.target, name));
   return result;
 }
 
@@ -113,4 +114,18 @@ export function downtimeWithin(intervals: readonly StatusInterval[], window: rea
   const buckets = byBucket(intervals, from, to);
   const span = intersect(window, [{ from, to }]);
   return seconds(intersect(buckets.get('down') ?? [], span)) + seconds(intersect(buckets.get('partial') ?? [], span));
+}
+
+/** Uptime of each of `spans` (sorted and disjoint: local days, say), in one pass over the timeline. */
+export function uptimeBySpan(intervals: readonly StatusInterval[], spans: readonly Span[], now: number): (WindowUptime & Span)[] {
+  const first = spans[0];
+  const last = spans[spans.length - 1];
+  if (first === undefined || last === undefined) return [];
+  const end = Math.max(first.from, Math.min(last.to, now));
+  const buckets = byBucket(intervals, first.from, end);
+  return spans.map((span) => ({
+    from: span.from,
+    to: span.to,
+    ...tally(buckets, span.from >= end ? [] : [{ from: span.from, to: Math.min(span.to, end) }], null),
+  }));
 }
