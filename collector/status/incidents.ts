@@ -14,7 +14,12 @@ export interface PriorityThresholds {
 
 export const DEFAULT_PRIORITIES: PriorityThresholds = { critical: 0.2, high: 0.05 };
 
-export type IncidentUpdateKind = 'opened' | 'updated' | 'resolved';
+/** `operator`: what an operator told users (POST /api/v1/incidents/{id}/updates); the rest are the engine's. */
+export type IncidentUpdateKind = 'opened' | 'updated' | 'resolved' | 'operator';
+
+/** Statuspage's words for an incident as operators communicate it; vagt's own state follows the measurements. */
+export type OperatorStatus = 'investigating' | 'identified' | 'monitoring' | 'resolved';
+export const OPERATOR_STATUSES: readonly OperatorStatus[] = ['investigating', 'identified', 'monitoring', 'resolved'];
 
 export interface IncidentUpdate {
   at: number;
@@ -24,6 +29,12 @@ export interface IncidentUpdate {
   /** Systems affected at this point: the root and the systems whose status it explains. */
   affected: string[];
   message: string;
+  /**
+   * Only on `operator` updates: the operator's state and text (Danish, optionally English). Such an
+   * update copies status, priority and affected from the engine's last one, so it changes nothing
+   * the engine compares against.
+   */
+  operator?: { status: OperatorStatus; message: { da: string; en?: string } };
 }
 
 export interface Incident {

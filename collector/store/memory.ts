@@ -3,7 +3,7 @@
 import { VagtError } from '../../lib/errors.js';
 import type { AlertEvent } from '../status/alerts.js';
 import type { View } from '../status/types.js';
-import type { Incident, IncidentChange } from '../status/incidents.js';
+import type { Incident, IncidentChange, IncidentUpdate } from '../status/incidents.js';
 import type { MaintenanceWindow } from '../status/maintenance.js';
 import { HourAccumulator, compareAggregates, hourOf } from './aggregates.js';
 import { LatencySketch } from './sketch.js';
@@ -11,6 +11,8 @@ import {
   isNewer,
   toIntervals,
   type AggregateQuery,
+  type Announcement,
+  type AnnouncementQuery,
   type AgentSeen,
   type HistoryPruned,
   type HourAggregate,
@@ -40,6 +42,7 @@ export class MemoryStore implements Store {
   #incidents = new Map<number, Incident>();
   #alerts: StoredAlert[] = [];
   #maintenance = new Map<string, MaintenanceWindow>();
+  #announcements = new Map<string, Announcement>();
   /** Hours that received results since the last roll-up. */
   #dirty = new Set<number>();
   #prunedBefore = -Infinity;
@@ -158,8 +161,52 @@ export class MemoryStore implements Store {
 
   saveIncidents(changes: readonly IncidentChange[]): Promise<void> {
     return this.#run(() => {
-      for (const { incident } of changes) this.#incidents.set(incident.id, structuredClone(incident));
+      // As SQLite does: the fields are replaced, the updates appended, so that one added by
+      // addIncidentUpdate survives an incident object that does not carry it.
+      for (const { incident: i, added } of changes) {
+        const prev = this.#incidents.get(i.id);
+        const copy: Incident = { ...structuredClone({ ...i, updates: [] }), updates: [...(prev?.updates ?? []), ...structuredClone(added)] };
+        if (prev !== undefined) Object.assign(copy, { system: prev.system, started_at: prev.started_at });
+        this.#incidents.set(i.id, copy);
+      }
     });
+  }
+
+  addIncidentUpdate(incident: number, update: IncidentUpdate): Promise<boolean> {
+    return this.#run(() => {
+      const i = this.#incidents.get(incident);
+      if (i === undefined) return false;
+      i.updates.push(structuredClone(update));
+      return true;
+    });
+  }
+
+  insertAnnouncement(a: Announcement): Promise<boolean> {
+    return this.#run(() => {
+      if (this.#announcements.has(a.id)) return false;
+      this.#announcements.set(a.id, structuredClone(a));
+      return true;
+    });
+  }
+
+  deleteAnnouncement(id: string): Promise<boolean> {
+    return this.#run(() => this.#announcements.delete(id));
+  }
+
+  announcements(q: AnnouncementQuery): Promise<Announcement[]> {
+    return this.#run(() =>
+      [...this.#announcements.values()]
+        .filter(
+          (a) =>
+            (q.id === undefined || a.id === q.id) &&
+            (q.system === undefined || a.systems.includes(q.system)) &&
+            (q.from === undefined || a.at >= q.from) &&
+            (q.to === undefined || a.at < q.to),
+        )
+        .sort((a, b) => b.at - a.at || b.created_at - a.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+        .slice(0, q.limit)
+        .map((a) => structuredClone(a)),
+    );
   }
 
   incidents(q: IncidentQuery): Promise<Incident[]> {

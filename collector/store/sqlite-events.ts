@@ -4,8 +4,9 @@
 import type Database from 'better-sqlite3';
 import type { Alert, AlertEvent, AlertKind } from '../status/alerts.js';
 import type { Localized, MaintenanceWindow } from '../status/maintenance.js';
-import type { Incident, IncidentChange, IncidentUpdate, IncidentUpdateKind, Priority } from '../status/incidents.js';
+import type { Incident, IncidentChange, IncidentUpdate, IncidentUpdateKind, OperatorStatus, Priority } from '../status/incidents.js';
 import type { Status, View } from '../status/types.js';
+import { saveOperatorPart } from './sqlite-announcements.js';
 import {
   toIntervals,
   type AlertQuery,
@@ -138,6 +139,8 @@ interface UpdateRow {
   priority: number;
   affected: string;
   message: string;
+  operator_status: string | null;
+  operator_message: string | null;
 }
 
 interface AlertRow {
@@ -162,7 +165,7 @@ export function saveIncidents(db: Database.Database, changes: readonly IncidentC
   db.transaction(() => {
     for (const { incident: i, added } of changes) {
       upsert.run(i.id, i.system, i.status, i.priority, i.peak_priority, JSON.stringify(i.affected), i.started_at, i.resolved_at);
-      for (const u of added) add.run(i.id, u.at, u.kind, u.status, u.priority, JSON.stringify(u.affected), u.message);
+      for (const u of added) saveOperatorPart(db, add.run(i.id, u.at, u.kind, u.status, u.priority, JSON.stringify(u.affected), u.message).lastInsertRowid, u);
     }
   })();
 }
@@ -196,18 +199,25 @@ export function queryIncidents(db: Database.Database, q: IncidentQuery): Inciden
   const updates = new Map<number, IncidentUpdate[]>();
   const ids = rows.map((r) => r.id);
   const urows = db
-    .prepare(`SELECT incident, at, kind, status, priority, affected, message FROM incident_updates WHERE incident IN (${ids.map(() => '?').join(',')}) ORDER BY id`)
+    .prepare(
+      `SELECT u.incident, u.at, u.kind, u.status, u.priority, u.affected, u.message, o.status AS operator_status, o.message AS operator_message
+       FROM incident_updates u LEFT JOIN incident_update_operator o ON o.update_id = u.id
+       WHERE u.incident IN (${ids.map(() => '?').join(',')}) ORDER BY u.id`,
+    )
     .all(...ids) as UpdateRow[];
   for (const u of urows) {
     const list = updates.get(u.incident) ?? [];
-    list.push({
+    const update: IncidentUpdate = {
       at: u.at,
       kind: u.kind as IncidentUpdateKind,
       status: u.status as Status,
       priority: u.priority as Priority,
       affected: JSON.parse(u.affected) as string[],
       message: u.message,
-    });
+    };
+    if (u.operator_status !== null && u.operator_message !== null)
+      update.operator = { status: u.operator_status as OperatorStatus, message: JSON.parse(u.operator_message) as Localized };
+    list.push(update);
     updates.set(u.incident, list);
   }
   return rows.map((r) => ({
@@ -307,11 +317,13 @@ export function pruneStatusHistory(db: Database.Database, before: number): Histo
   );
   // The incident with the highest id stays, resolved or not: maxIncidentId must not go down.
   const old = 'SELECT id FROM incidents WHERE resolved_at < ? AND id < (SELECT MAX(id) FROM incidents)';
+  const operator = db.prepare(`DELETE FROM incident_update_operator WHERE update_id IN (SELECT id FROM incident_updates WHERE incident IN (${old}))`);
   const updates = db.prepare(`DELETE FROM incident_updates WHERE incident IN (${old})`);
   const incidents = db.prepare(`DELETE FROM incidents WHERE id IN (${old})`);
   const alerts = db.prepare('DELETE FROM alerts WHERE resolved_at < ?');
   return db.transaction(() => {
     const status_changes = changes.run(before, before).changes;
+    operator.run(before);
     updates.run(before);
     return { status_changes, incidents: incidents.run(before).changes, alerts: alerts.run(before).changes };
   })();

@@ -3,6 +3,7 @@
 import type Database from 'better-sqlite3';
 import { VagtError } from '../../lib/errors.js';
 import { EVENTS_MIGRATION, INTERVALS_MIGRATION, MAINTENANCE_MIGRATION } from './sqlite-events.js';
+import { OPERATOR_MIGRATION } from './sqlite-announcements.js';
 import { ROLLUP_MIGRATION } from './sqlite-rollup.js';
 
 const MIGRATIONS: readonly string[] = [
@@ -67,6 +68,9 @@ const MIGRATIONS: readonly string[] = [
   // 5: hourly aggregates per (system, probe, agent), kept after the raw results are pruned, and
   // the roll-up's watermark (sqlite-rollup.ts).
   ROLLUP_MIGRATION,
+  // 6: operators' updates to incidents (an `operator` column of incident_updates) and
+  // announcements of releases and interface changes (sqlite-announcements.ts).
+  OPERATOR_MIGRATION,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

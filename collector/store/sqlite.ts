@@ -9,14 +9,17 @@ import { VagtError, errorMessage } from '../../lib/errors.js';
 import type { Phase } from '../../protocol/messages.js';
 import type { Status, View } from '../status/types.js';
 import type { AlertEvent } from '../status/alerts.js';
-import type { Incident, IncidentChange } from '../status/incidents.js';
+import type { Incident, IncidentChange, IncidentUpdate } from '../status/incidents.js';
 import type { MaintenanceWindow } from '../status/maintenance.js';
 import { migrate } from './sqlite-schema.js';
 import * as events from './sqlite-events.js';
+import * as announcements from './sqlite-announcements.js';
 import { SqliteRollup } from './sqlite-rollup.js';
 import {
   isNewer,
   type AggregateQuery,
+  type Announcement,
+  type AnnouncementQuery,
   type AgentSeen,
   type HistoryPruned,
   type HourAggregate,
@@ -321,6 +324,22 @@ export class SqliteStore implements Store {
 
   maxIncidentId(): Promise<number> {
     return this.#run(() => events.maxIncidentId(this.#db));
+  }
+
+  addIncidentUpdate(incident: number, update: IncidentUpdate): Promise<boolean> {
+    return this.#run(() => announcements.addIncidentUpdate(this.#db, incident, update));
+  }
+
+  insertAnnouncement(a: Announcement): Promise<boolean> {
+    return this.#run(() => announcements.insertAnnouncement(this.#db, a));
+  }
+
+  deleteAnnouncement(id: string): Promise<boolean> {
+    return this.#run(() => announcements.deleteAnnouncement(this.#db, id));
+  }
+
+  announcements(q: AnnouncementQuery): Promise<Announcement[]> {
+    return this.#run(() => announcements.queryAnnouncements(this.#db, q));
   }
 
   recordAlertEvents(alertEvents: readonly AlertEvent[]): Promise<void> {

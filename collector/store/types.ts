@@ -3,8 +3,8 @@
 // stores pass one shared test suite (tests/collector/store-suite.ts), as gatus does.
 import type { ResultRecord } from '../../protocol/messages.js';
 import type { Alert, AlertEvent } from '../status/alerts.js';
-import type { Incident, IncidentChange } from '../status/incidents.js';
-import type { MaintenanceWindow } from '../status/maintenance.js';
+import type { Incident, IncidentChange, IncidentUpdate } from '../status/incidents.js';
+import type { Localized, MaintenanceWindow } from '../status/maintenance.js';
 import type { Status, View } from '../status/types.js';
 import type { LatencySketch } from './sketch.js';
 
@@ -115,6 +115,33 @@ export interface AggregateQuery {
   to: number;
 }
 
+export type AnnouncementKind = 'release' | 'interface_change' | 'info';
+
+/** What operators announce about systems: a release, a change of an interface, or information. */
+export interface Announcement {
+  id: string;
+  systems: string[];
+  kind: AnnouncementKind;
+  title: Localized;
+  body: Localized;
+  /** When it happens or happened, epoch ms; may be in the future (a planned release). */
+  at: number;
+  link?: string;
+  /** When it was posted, epoch ms. */
+  created_at: number;
+}
+
+export interface AnnouncementQuery {
+  id?: string;
+  /** Announcements naming this system. */
+  system?: string;
+  /** Inclusive, epoch ms of `at`. */
+  from?: number;
+  /** Exclusive, epoch ms of `at`. */
+  to?: number;
+  limit: number;
+}
+
 /** What pruneStatusHistory removed. */
 export interface HistoryPruned {
   status_changes: number;
@@ -158,12 +185,26 @@ export interface Store {
   replaceStatusChanges(system: string, view: View, from: number, to: number, changes: readonly StatusChange[]): Promise<void>;
   /** The timeline of one system and view over [from, to): consecutive stretches of one status. */
   statusIntervals(q: IntervalQuery): Promise<StatusInterval[]>;
-  /** Stores incidents as they open, change and resolve, with the updates they gained. */
+  /**
+   * Stores incidents as they open, change and resolve: their fields, and the updates they gained
+   * (`added`) after those already stored.
+   */
   saveIncidents(changes: readonly IncidentChange[]): Promise<void>;
   /** Incidents with their updates, newest first. */
   incidents(q: IncidentQuery): Promise<Incident[]>;
   /** The highest incident id used, 0 for none: ids are never reused. */
   maxIncidentId(): Promise<number>;
+  /**
+   * Appends one update (an operator's) to a stored incident, open or resolved; false when there is
+   * no such incident. Updates already stored are never dropped by a later saveIncidents.
+   */
+  addIncidentUpdate(incident: number, update: IncidentUpdate): Promise<boolean>;
+  /** Stores an announcement; false when its id is taken. */
+  insertAnnouncement(a: Announcement): Promise<boolean>;
+  /** Removes an announcement; false when there was none with that id. */
+  deleteAnnouncement(id: string): Promise<boolean>;
+  /** Announcements newest first (by `at`, then by when they were posted). */
+  announcements(q: AnnouncementQuery): Promise<Announcement[]>;
   recordAlertEvents(events: readonly AlertEvent[]): Promise<void>;
   /** Stores a service window announced over the API; false when its id is taken. */
   insertMaintenance(w: MaintenanceWindow): Promise<boolean>;

@@ -6,7 +6,7 @@ import type { Incident, IncidentUpdate } from '../../collector/status/incidents.
 import type { MaintenanceWindow } from '../../collector/status/maintenance.js';
 import type { Status } from '../../collector/status/types.js';
 import { latencyPercentile, mergeAggregates } from '../../collector/store/aggregates.js';
-import type { HourAggregate, Store, StoredResult } from '../../collector/store/types.js';
+import type { Announcement, HourAggregate, Store, StoredResult } from '../../collector/store/types.js';
 
 export interface StoreHarness {
   open(): Store;
@@ -519,6 +519,65 @@ export function storeSuite(name: string, makeHarness: () => StoreHarness): void 
       expect((await store.maintenanceWindows()).map((x) => x.id)).toEqual(['later']);
     });
 
+    it('appends an operator update to an incident, and keeps it when the engine saves the incident again', async () => {
+      const opened: IncidentUpdate = { at: T0, kind: 'opened', status: 'major_outage', priority: 1, affected: ['mitid', 'virk'], message: 'opened' };
+      const inc: Incident = {
+        id: 7,
+        system: 'mitid',
+        status: 'major_outage',
+        priority: 1,
+        peak_priority: 1,
+        affected: ['mitid', 'virk'],
+        started_at: T0,
+        resolved_at: null,
+        updates: [opened],
+      };
+      await store.saveIncidents([{ incident: inc, added: [opened] }]);
+      const note: IncidentUpdate = {
+        ...opened,
+        at: T0 + 30_000,
+        kind: 'operator',
+        message: 'Vi undersøger fejlen.',
+        operator: { status: 'investigating', message: { da: 'Vi undersøger fejlen.', en: 'We are investigating.' } },
+      };
+      expect(await store.addIncidentUpdate(7, note)).toBe(true);
+      expect(await store.addIncidentUpdate(99, note)).toBe(false);
+      // The engine's copy of the incident does not carry the operator's update: it must stay anyway.
+      const resolved: IncidentUpdate = { at: T0 + 60_000, kind: 'resolved', status: 'operational', priority: 1, affected: [], message: 'back' };
+      await store.saveIncidents([{ incident: { ...inc, status: 'operational', resolved_at: T0 + 60_000, updates: [opened, resolved] }, added: [resolved] }]);
+      const postmortem: IncidentUpdate = { ...resolved, at: T0 + 90_000, kind: 'operator', message: 'Årsag: en certifikatfejl.', operator: { status: 'resolved', message: { da: 'Årsag: en certifikatfejl.' } } };
+      expect(await store.addIncidentUpdate(7, postmortem)).toBe(true);
+      const [got] = await store.incidents({ id: 7, limit: 1 });
+      expect(got).toEqual({ ...inc, status: 'operational', resolved_at: T0 + 60_000, updates: [opened, note, resolved, postmortem] });
+      expect(got!.updates[0]).not.toHaveProperty('operator');
+    });
+
+    it('stores announcements once per id, newest first, by system and time, and deletes them', async () => {
+      const a = (id: string, at: number, systems = ['mitid']): Announcement => ({
+        id,
+        systems,
+        kind: 'release',
+        title: { da: 'Ny version', en: 'New version' },
+        body: { da: 'Login er hurtigere.' },
+        at: T0 + at,
+        created_at: T0,
+      });
+      const planned = { ...a('planned', 3_600_000, ['mitid', 'nemlog-in']), kind: 'interface_change' as const, link: 'https://www.mitid.dk/release' };
+      expect(await store.insertAnnouncement(a('old', 0))).toBe(true);
+      expect(await store.insertAnnouncement(planned)).toBe(true);
+      expect(await store.insertAnnouncement(a('virk', 60_000, ['virk']))).toBe(true);
+      expect(await store.insertAnnouncement(a('old', 5))).toBe(false);
+      expect(await store.announcements({ limit: 10 })).toEqual([planned, a('virk', 60_000, ['virk']), a('old', 0)]);
+      expect((await store.announcements({ system: 'mitid', limit: 10 })).map((x) => x.id)).toEqual(['planned', 'old']);
+      expect((await store.announcements({ system: 'nemlog-in', limit: 10 })).map((x) => x.id)).toEqual(['planned']);
+      expect((await store.announcements({ from: T0 + 1, to: T0 + 3_600_000, limit: 10 })).map((x) => x.id)).toEqual(['virk']);
+      expect((await store.announcements({ id: 'planned', limit: 1 })).map((x) => x.id)).toEqual(['planned']);
+      expect(await store.announcements({ limit: 1 })).toHaveLength(1);
+      expect(await store.deleteAnnouncement('old')).toBe(true);
+      expect(await store.deleteAnnouncement('old')).toBe(false);
+      expect((await store.announcements({ limit: 10 })).map((x) => x.id)).toEqual(['planned', 'virk']);
+    });
+
     it('persists everything across close and reopen, and stays idempotent on (agent, seq)', async (ctx) => {
       if (h.reopen === undefined) {
         ctx.skip();
@@ -532,7 +591,13 @@ export function storeSuite(name: string, makeHarness: () => StoreHarness): void 
         { incident: { id: 4, system: 'mitid', status: 'major_outage', priority: 1, peak_priority: 1, affected: ['mitid'], started_at: T0, resolved_at: null, updates: [u] }, added: [u] },
       ]);
       await store.recordAlertEvents([{ type: 'raised', at: T0, alert: { key: 'agent_offline:x', kind: 'agent_offline', agent: 'x', since: T0, last_result: null } }]);
+      const note: IncidentUpdate = { ...u, at: T0 + 5, kind: 'operator', operator: { status: 'identified', message: { da: 'Fundet', en: 'Found' } } };
+      await store.addIncidentUpdate(4, note);
+      const news: Announcement = { id: 'an-1', systems: ['mitid'], kind: 'info', title: { da: 'Info' }, body: { da: 'Tekst', en: 'Text' }, at: T0, created_at: T0 };
+      await store.insertAnnouncement(news);
       store = await h.reopen(store);
+      expect((await store.incidents({ id: 4, limit: 1 }))[0]?.updates).toEqual([u, note]);
+      expect(await store.announcements({ limit: 10 })).toEqual([news]);
       expect(await store.incidents({ state: 'open', limit: 10 })).toHaveLength(1);
       expect(await store.maxIncidentId()).toBe(4);
       expect(await store.alerts({ active: true, limit: 10 })).toEqual([
