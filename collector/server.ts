@@ -6,6 +6,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { errorMessage } from '../lib/errors.js';
+import { applyCors } from './cors.js';
 import { HttpError, sendError } from './http.js';
 import { refuseUpgrade } from './ingest.js';
 
@@ -20,6 +21,7 @@ export type Handler = (req: IncomingMessage, res: ServerResponse, ctx: RouteCont
 
 interface Route {
   method: Method;
+  pattern: string;
   segments: string[];
   handler: Handler;
 }
@@ -29,8 +31,13 @@ export class Router {
 
   /** `pattern` is a path whose `:name` segments match one path segment each. */
   add(method: Method, pattern: string, handler: Handler): this {
-    this.#routes.push({ method, segments: pattern.split('/').slice(1), handler });
+    this.#routes.push({ method, pattern, segments: pattern.split('/').slice(1), handler });
     return this;
+  }
+
+  /** Every route as registered (method and pattern), e.g. for checking the OpenAPI document. */
+  routes(): { method: Method; pattern: string }[] {
+    return this.#routes.map((r) => ({ method: r.method, pattern: r.pattern }));
   }
 
   get(pattern: string, handler: Handler): this {
@@ -113,6 +120,12 @@ export function createHttpServer(opts: HttpServerOptions): Server {
       sendError(res, 400, 'bad_request', 'the request target is not a valid URL');
       return;
     }
+    const readable = (path: string): boolean => {
+      const g = router.match('GET', path);
+      return g !== undefined && 'handler' in g;
+    };
+    // Public, read-only paths carry CORS headers; their preflights are answered here.
+    if (applyCors(req, res, url.pathname, readable)) return;
     const m = router.match(req.method ?? 'GET', url.pathname);
     if (m === undefined) {
       sendError(res, 404, 'not_found', `no such path: ${url.pathname}`);
