@@ -2,6 +2,7 @@
 import type { CollectorContext } from '../context.js';
 import { send, sendError, sendText } from '../http.js';
 import { portalRoutes } from '../portal/page.js';
+import { widgetRoutes } from '../portal/widget.js';
 import type { Router } from '../server.js';
 import { adminRoutes } from './admin.js';
 import { agentsRoutes } from './agents.js';
@@ -36,4 +37,5 @@ export function registerRoutes(router: Router, ctx: CollectorContext): void {
   maintenanceRoutes(router, ctx);
   adminRoutes(router, ctx);
   portalRoutes(router, ctx);
+  widgetRoutes(router, ctx);
 }
