@@ -3,7 +3,7 @@
 import type { CollectorContext } from '../context.js';
 import { HttpError, iso, sendJson } from '../http.js';
 import type { Router } from '../server.js';
-import type { Incident } from '../status/incidents.js';
+import type { Incident, IncidentUpdate } from '../status/incidents.js';
 import type { IncidentQuery } from '../store/types.js';
 import { badParameter, idParam, intParam, onlyParams, timeParam } from './params.js';
 
@@ -20,15 +20,15 @@ export function incidentJson(i: Incident, now: number): Record<string, unknown> 
     started_at: iso(i.started_at),
     resolved_at: iso(i.resolved_at),
     duration_s: Math.round(((i.resolved_at ?? now) - i.started_at) / 1000),
-    updates: i.updates.map((u) => ({
-      at: iso(u.at),
-      kind: u.kind,
-      status: u.status,
-      priority: u.priority,
-      affected: u.affected,
-      message: u.message,
-    })),
+    operator_status: i.updates.findLast((u) => u.operator !== undefined)?.operator?.status ?? null,
+    updates: i.updates.map(updateJson),
   };
+}
+
+/** An operator's update gives its own state as `status`, its Danish text as `message` and both texts as `text`. */
+function updateJson(u: IncidentUpdate): Record<string, unknown> {
+  const base = { at: iso(u.at), kind: u.kind, status: u.status, priority: u.priority, affected: u.affected, message: u.message };
+  return u.operator === undefined ? base : { ...base, status: u.operator.status, message: u.operator.message.da, text: u.operator.message };
 }
 
 export function incidentsRoutes(router: Router, ctx: CollectorContext): void {
