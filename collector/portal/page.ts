@@ -1,108 +1,247 @@
-// GET /: a minimal server-rendered status page (the full portal is a later issue). Danish by
-// default, ?lang=en for English; times in the configured timezone; reloads itself every 30 s.
+// GET /: the public status page. Server-rendered and complete without JavaScript; with it, the
+// page checks /api/v1/status every few seconds and swaps in the fresh sections when a status
+// changes (live-script.ts). Danish by default, English by ?lang=en or Accept-Language.
+import { performance } from 'node:perf_hooks';
 import type { CollectorContext } from '../context.js';
 import { send } from '../http.js';
 import type { Router } from '../server.js';
+import type { Incident } from '../status/incidents.js';
 import type { Status } from '../status/types.js';
+import { PortalHistory, readHistory, type HistorySnapshot, type SystemHistory } from './history.js';
 import { STATUS_COLOUR, STATUS_LABEL, STATUS_SYMBOL, TEXT, type Lang } from './labels.js';
+import { pickLang } from './lang.js';
+import { escapeHtml, formats, page, statusStyle, type Formats } from './layout.js';
+import { LIVE_SCRIPT, statusVersion } from './live-script.js';
+import { systemPageRoutes } from './system-page.js';
+import { PORTAL_TEXT } from './texts.js';
 
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-export const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
+export { escapeHtml } from './layout.js';
 
-/** A formatter for the configured timezone; falls back to UTC when the zone is unknown. */
-function timeFormat(lang: Lang, timeZone: string): Intl.DateTimeFormat {
-  const locale = lang === 'da' ? 'da-DK' : 'en-GB';
-  try {
-    return new Intl.DateTimeFormat(locale, { timeZone, dateStyle: 'long', timeStyle: 'medium' });
-  } catch {
-    return new Intl.DateTimeFormat(locale, { timeZone: 'UTC', dateStyle: 'long', timeStyle: 'medium', timeZoneName: 'short' });
-  }
+/** Problems are what end users notice; maintenance is announced, unknown is ours. */
+const isProblem = (s: Status): boolean => s !== 'operational' && s !== 'unknown' && s !== 'under_maintenance';
+
+function statusBadge(status: Status, lang: Lang): string {
+  return `<span class="st" style="${statusStyle(status)}"><span aria-hidden="true">${STATUS_SYMBOL[status]}</span> ${escapeHtml(STATUS_LABEL[lang][status])}</span>`;
 }
 
-export function renderStatusPage(ctx: CollectorContext, lang: Lang): string {
+function summary(ctx: CollectorContext, lang: Lang): string {
   const t = TEXT[lang];
-  const labels = STATUS_LABEL[lang];
-  const model = ctx.model();
-  const fmt = timeFormat(lang, model.config.collector.timezone);
-  const names = new Map(model.systems.map((s) => [s.id, s.name]));
-  const rows = model.systems.map((s) => {
-    const st = ctx.tracker.get(s.id);
-    const status: Status = st?.status ?? 'unknown';
-    const name = s.url === undefined ? escapeHtml(s.name) : `<a href="${escapeHtml(s.url)}">${escapeHtml(s.name)}</a>`;
-    const since = st === undefined ? '' : `<span class="since">${t.since} ${escapeHtml(fmt.format(st.since))}</span>`;
-    const causes = (st?.cause ?? []).map((id) => names.get(id) ?? id);
-    const cause = causes.length === 0 ? '' : ` <span class="cause">${escapeHtml(t.affectedBy(causes.join(', ')))}</span>`;
-    return `<tr><th scope="row">${name}</th><td class="st" style="color:${STATUS_COLOUR[status]}"><span aria-hidden="true">${STATUS_SYMBOL[status]}</span> <strong>${escapeHtml(labels[status])}</strong>${cause} ${since}</td></tr>`;
-  });
-  const statuses = model.systems.map((s) => ctx.tracker.get(s.id)?.status ?? 'unknown');
-  const problems = statuses.filter((s) => s !== 'operational' && s !== 'unknown' && s !== 'under_maintenance').length;
+  const statuses = ctx.model().systems.map((s) => ctx.tracker.get(s.id)?.status ?? 'unknown');
+  const problems = statuses.filter(isProblem).length;
   const maintenance = statuses.filter((s) => s === 'under_maintenance').length;
-  const summary =
+  const unknown = statuses.includes('unknown');
+  const text =
     statuses.length === 0
       ? t.none
       : problems > 0
         ? t.someProblems(problems)
         : maintenance > 0
           ? t.someMaintenance(maintenance)
-          : statuses.includes('unknown')
+          : unknown
             ? t.someUnknown
             : t.allOk;
-  const summaryStatus: Status =
-    problems > 0 ? 'major_outage' : maintenance > 0 ? 'under_maintenance' : statuses.includes('unknown') ? 'unknown' : 'operational';
-  // Open incidents, most urgent first: one per root cause, naming what it affects.
-  const incidents = ctx.tracker.incidents
-    .open()
-    .sort((a, b) => a.priority - b.priority || a.started_at - b.started_at)
-    .map((i) => {
-      const others = i.affected.filter((id) => id !== i.system).map((id) => names.get(id) ?? id);
-      const affects = others.length === 0 ? '' : ` <span class="cause">${escapeHtml(t.affects(others.join(', ')))}</span>`;
-      return `<li><strong>${escapeHtml(t.incident(names.get(i.system) ?? i.system, i.priority))}</strong>: ${escapeHtml(labels[i.status])}${affects} <span class="since">${t.since} ${escapeHtml(fmt.format(i.started_at))}</span></li>`;
-    });
-  const incidentList = incidents.length === 0 ? '' : `<section><h2>${t.incidents}</h2><ul class="incidents">${incidents.join('\n')}</ul></section>\n`;
-  const other = lang === 'da' ? '?lang=en' : '?lang=da';
-  return `<!doctype html>
-<html lang="${lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="refresh" content="30">
-<title>${t.title}</title>
-<style>
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:48rem;padding:1.5rem;color:#1f2328;background:#fff}
-h1{font-size:1.6rem;margin:0 0 .5rem}
-.summary{font-size:1.15rem;font-weight:600;padding:.75rem 1rem;border-left:.4rem solid;background:#f6f8fa;margin:1rem 0}
-table{width:100%;border-collapse:collapse}
-th,td{text-align:left;padding:.6rem .4rem;border-bottom:1px solid #d0d7de;vertical-align:top}
-th[scope=row]{font-weight:500}
-.since{display:block;color:#59636e;font-size:.85rem;font-weight:400}
-.cause{color:#1f2328;font-weight:400}
-a{color:#0550ae}
-h2{font-size:1.15rem;margin:1rem 0 .5rem}
-.incidents{padding-left:1.2rem;margin:0 0 1rem}
-.incidents li{margin:.3rem 0}
-footer{margin-top:1.5rem;color:#59636e;font-size:.9rem;display:flex;justify-content:space-between}
-</style>
-</head>
-<body>
-<main>
-<h1>${t.title}</h1>
-<p class="summary" style="border-color:${STATUS_COLOUR[summaryStatus]}">${escapeHtml(summary)}</p>
-${incidentList}<table>
-<thead><tr><th scope="col">${t.system}</th><th scope="col">${t.status}</th></tr></thead>
-<tbody>
-${rows.join('\n')}
-</tbody>
-</table>
-</main>
-<footer><span>${t.updated} <time datetime="${new Date(ctx.tracker.updatedAt).toISOString()}">${escapeHtml(fmt.format(ctx.tracker.updatedAt))}</time></span><a href="${other}" lang="${lang === 'da' ? 'en' : 'da'}">${t.other}</a></footer>
-</body>
-</html>
-`;
+  const worst: Status = statuses.includes('major_outage') ? 'major_outage' : problems > 0 ? 'partial_outage' : maintenance > 0 ? 'under_maintenance' : unknown ? 'unknown' : 'operational';
+  return `<p id="summary" class="summary" role="status" style="border-color:${STATUS_COLOUR[worst]}"><span aria-hidden="true" style="${statusStyle(worst)}">${STATUS_SYMBOL[worst]}</span> ${escapeHtml(text)}</p>`;
 }
 
-export function portalRoutes(router: Router, ctx: CollectorContext): void {
-  router.get('/', (_req, res, { url }) => {
-    const lang: Lang = url.searchParams.get('lang') === 'en' ? 'en' : 'da';
-    send(res, 200, renderStatusPage(ctx, lang), 'text/html; charset=utf-8', { 'Content-Language': lang });
+function incidentCard(i: Incident, names: ReadonlyMap<string, string>, lang: Lang, fmt: Formats): string {
+  const t = TEXT[lang];
+  const p = PORTAL_TEXT[lang];
+  const others = i.affected.filter((id) => id !== i.system).map((id) => names.get(id) ?? id);
+  const affects = others.length === 0 ? '' : `<p>${escapeHtml(t.affects(others.join(', ')))}</p>`;
+  // Newest first, operators' words (when there are any) in the page's language.
+  const updates = [...i.updates]
+    .reverse()
+    .slice(0, 5)
+    .map((u) => {
+      const text = operatorText(u, lang) ?? u.message;
+      return `<li><time datetime="${new Date(u.at).toISOString()}">${escapeHtml(fmt.time(u.at))}</time> ${escapeHtml(text)}</li>`;
+    });
+  return `<article class="card"><h3><a href="/systems/${encodeURIComponent(i.system)}${lang === 'en' ? '?lang=en' : ''}">${escapeHtml(t.incident(names.get(i.system) ?? i.system, i.priority))}</a> ${statusBadge(i.status, lang)}</h3>
+${affects}<p class="since">${p.started} ${escapeHtml(fmt.dateTime(i.started_at))}</p>${updates.length === 0 ? '' : `<ul class="updates">${updates.join('')}</ul>`}</article>`;
+}
+
+/** An operator's update carries texts per language (added by the operators' API); others a message. */
+function operatorText(u: object, lang: Lang): string | undefined {
+  const m = (u as { text?: unknown; message_i18n?: unknown }).text ?? (u as { message_i18n?: unknown }).message_i18n;
+  if (typeof m !== 'object' || m === null) return undefined;
+  const texts = m as Partial<Record<Lang, string>>;
+  return texts[lang] ?? texts.da;
+}
+
+function incidentsSection(ctx: CollectorContext, lang: Lang, fmt: Formats): string {
+  const names = new Map(ctx.model().systems.map((s) => [s.id, s.name]));
+  const open = ctx.tracker.incidents.open().sort((a, b) => a.priority - b.priority || a.started_at - b.started_at);
+  if (open.length === 0) return '<section id="incidents" hidden></section>';
+  return `<section id="incidents" aria-labelledby="h-incidents"><h2 id="h-incidents">${PORTAL_TEXT[lang].currentIncidents}</h2>
+${open.map((i) => incidentCard(i, names, lang, fmt)).join('\n')}</section>`;
+}
+
+function maintenanceSection(ctx: CollectorContext, lang: Lang, fmt: Formats): string {
+  const p = PORTAL_TEXT[lang];
+  const now = ctx.clock.now();
+  const names = new Map(ctx.model().systems.map((s) => [s.id, s.name]));
+  const windows = ctx.maintenance.list(now).filter((w) => w.state !== 'completed');
+  if (windows.length === 0) return '<section id="maintenance" hidden></section>';
+  const cards = windows.map((w) => {
+    const title = (lang === 'en' ? w.title.en : undefined) ?? w.title.da;
+    const desc = w.description === undefined ? '' : `<p>${escapeHtml((lang === 'en' ? w.description.en : undefined) ?? w.description.da)}</p>`;
+    const state = w.state === 'in_progress' ? p.maintenanceActive : p.maintenanceScheduled;
+    return `<article class="card"><h3>${escapeHtml(title)} <span class="st" style="${statusStyle('under_maintenance')}"><span aria-hidden="true">${STATUS_SYMBOL.under_maintenance}</span> ${state}</span></h3>
+<p>${escapeHtml(w.systems.map((id) => names.get(id) ?? id).join(', '))}</p>${desc}<p class="since"><time datetime="${new Date(w.start).toISOString()}">${escapeHtml(fmt.dateTime(w.start))}</time> – <time datetime="${new Date(w.end).toISOString()}">${escapeHtml(fmt.dateTime(w.end))}</time></p></article>`;
   });
+  return `<section id="maintenance" aria-labelledby="h-maintenance"><h2 id="h-maintenance">${p.maintenance}</h2>\n${cards.join('\n')}</section>`;
+}
+
+/** A day's class: o(k), m(inor), d(own), w (maintenance only), n(o data). */
+function dayClass(d: SystemHistory['days'][number]): string {
+  if (d.uptime === null) return d.maintenance_s > 0 ? 'w' : 'n';
+  if (d.downtime_s === 0) return '';
+  return d.uptime >= 99 ? 'm' : 'd';
+}
+
+function historyBar(h: SystemHistory | undefined, lang: Lang, fmt: Formats): string {
+  const p = PORTAL_TEXT[lang];
+  if (h === undefined) return '';
+  let problems = 0;
+  const cells: string[] = [];
+  // Runs of plain days (no outage, or nothing measured) are one element each, stretched over their
+  // days: 50 systems x 90 days would otherwise be most of the page. The day lines are drawn over
+  // the bar by CSS; the live script names the day under the pointer.
+  let run = { c: '', n: 0 };
+  const flush = (): void => {
+    if (run.n === 0) return;
+    const cls = run.c === '' ? '' : ` class="${run.c}"`;
+    cells.push(run.n === 1 ? `<i${cls}></i>` : `<i${cls} style="flex:${run.n}"></i>`);
+    run = { c: '', n: 0 };
+  };
+  for (const d of h.days) {
+    const c = dayClass(d);
+    if (c === '' || c === 'n') {
+      if (run.n > 0 && run.c !== c) flush();
+      run = { c, n: run.n + 1 };
+      continue;
+    }
+    flush();
+    if (c === 'm' || c === 'd') problems++;
+    const title = p.dayTitle(
+      fmt.date(d.from),
+      d.uptime === null ? null : fmt.percent(d.uptime),
+      d.downtime_s > 0 ? fmt.duration(d.downtime_s) : '',
+      d.maintenance_s > 0 ? fmt.duration(d.maintenance_s) : '',
+    );
+    cells.push(`<i class="${c}" title="${escapeHtml(title)}"></i>`);
+  }
+  flush();
+  const first = h.days[0]?.date ?? '';
+  return `<div class="bar" role="img" aria-label="${escapeHtml(p.historyLabel(problems, h.days.length))}" data-first="${first}" data-days="${h.days.length}">${cells.join('')}</div>
+<div class="scale" aria-hidden="true"><span>${p.daysAgo(h.days.length)}</span><span>${p.today}</span></div>`;
+}
+
+function uptimeLine(h: SystemHistory | undefined, lang: Lang, fmt: Formats): string {
+  const p = PORTAL_TEXT[lang];
+  const u = h?.uptime;
+  if (u === undefined || u.uptime === null) return `<p class="muted">${p.noUptime}</p>`;
+  const target = u.target === null ? null : fmt.percent(u.target, u.target % 1 === 0 ? 0 : 1);
+  return `<p class="muted">${escapeHtml(p.uptimeVsTarget(fmt.percent(u.uptime), p.window(h?.window ?? 'all'), target, u.met))}</p>`;
+}
+
+function systemsSection(ctx: CollectorContext, hist: HistorySnapshot, lang: Lang, fmt: Formats): string {
+  const t = TEXT[lang];
+  const p = PORTAL_TEXT[lang];
+  const model = ctx.model();
+  const names = new Map(model.systems.map((s) => [s.id, s.name]));
+  const q = lang === 'en' ? '?lang=en' : '';
+  const items = model.systems.map((s) => {
+    const st = ctx.tracker.get(s.id);
+    const status: Status = st?.status ?? 'unknown';
+    const causes = (st?.cause ?? []).map((id) => names.get(id) ?? id);
+    const cause = causes.length === 0 ? '' : `<p>${escapeHtml(t.affectedBy(causes.join(', ')))}</p>`;
+    const slowState = ctx.tracker.slowState(s.id);
+    const slow =
+      slowState?.firing === true && s.response_time !== undefined && slowState.value !== undefined
+        ? `<p class="notice">${escapeHtml(p.slow(fmt.duration(slowState.value / 1000).replace(/^0 s$/, `${Math.round(slowState.value)} ms`), fmt.duration(s.response_time.slow / 1000)))}</p>`
+        : '';
+    const since = st === undefined ? '' : `<span class="since">${t.since} ${escapeHtml(fmt.dateTime(st.since))}</span>`;
+    return `<li class="sys" data-system="${escapeHtml(s.id)}"><div class="head"><h3><a href="/systems/${encodeURIComponent(s.id)}${q}">${escapeHtml(s.name)}</a></h3><div>${statusBadge(status, lang)} ${since}</div></div>
+${cause}${slow}${historyBar(hist.systems.get(s.id), lang, fmt)}${uptimeLine(hist.systems.get(s.id), lang, fmt)}</li>`;
+  });
+  const legend = `<ul class="legend" aria-label="${lang === 'da' ? 'Forklaring' : 'Legend'}"><li><i></i>${p.legend.ok}</li><li><i class="m"></i>${p.legend.minor}</li><li><i class="d"></i>${p.legend.major}</li><li><i class="w"></i>${p.legend.maintenance}</li><li><i class="n"></i>${p.legend.none}</li></ul>`;
+  return `<section id="systems" aria-labelledby="h-systems"><h2 id="h-systems">${p.systems}</h2>\n<ul class="systems">\n${items.join('\n')}\n</ul>\n${legend}</section>`;
+}
+
+function pastIncidents(ctx: CollectorContext, hist: HistorySnapshot, lang: Lang, fmt: Formats): string {
+  const p = PORTAL_TEXT[lang];
+  const t = TEXT[lang];
+  const names = new Map(ctx.model().systems.map((s) => [s.id, s.name]));
+  const items = hist.resolved.slice(0, 10).map((i) => {
+    const others = i.affected.filter((id) => id !== i.system).map((id) => names.get(id) ?? id);
+    const affects = others.length === 0 ? '' : `; ${t.affects(others.join(', '))}`;
+    const took = i.resolved_at === null ? '' : `, ${p.resolvedAfter(fmt.duration((i.resolved_at - i.started_at) / 1000))}`;
+    return `<li><strong>${escapeHtml(t.incident(names.get(i.system) ?? i.system, i.peak_priority))}</strong>${escapeHtml(affects)}. <span class="since">${escapeHtml(fmt.dateTime(i.started_at))}${escapeHtml(took)}</span></li>`;
+  });
+  const body = items.length === 0 ? `<p class="muted">${p.noPastIncidents}</p>` : `<ul>${items.join('\n')}</ul>`;
+  return `<section id="history" aria-labelledby="h-history"><h2 id="h-history">${p.pastIncidents}</h2>\n${body}</section>`;
+}
+
+export function renderStatusPage(ctx: CollectorContext, hist: HistorySnapshot, lang: Lang, refreshMs = 5_000): string {
+  const model = ctx.model();
+  const fmt = formats(lang, model.config.collector.timezone);
+  const version = statusVersion(model.systems.map((s) => ({ id: s.id, ...(ctx.tracker.get(s.id) ?? { status: 'unknown', cause: [] }) })));
+  const body = [
+    summary(ctx, lang),
+    incidentsSection(ctx, lang, fmt),
+    maintenanceSection(ctx, lang, fmt),
+    systemsSection(ctx, hist, lang, fmt),
+    pastIncidents(ctx, hist, lang, fmt),
+  ].join('\n');
+  return page({
+    lang,
+    title: PORTAL_TEXT[lang].title,
+    path: '/',
+    body,
+    updatedAt: ctx.tracker.updatedAt,
+    fmt,
+    tail: LIVE_SCRIPT({ version, lang, timezone: model.config.collector.timezone, everyMs: refreshMs }),
+  });
+}
+
+/** The same page is asked for many times a second by many readers: kept for a second. */
+const RENDER_TTL_MS = 1_000;
+
+export function portalRoutes(router: Router, ctx: CollectorContext): void {
+  const history = new PortalHistory();
+  const rendered = new Map<string, { at: number; key: string; html: string }>();
+  const snapshot = (): Promise<HistorySnapshot> => {
+    const model = ctx.model();
+    const now = ctx.clock.now();
+    return history.get(() => readHistory(ctx.store, model.systems, model.config.collector.timezone, now), now, model.revision);
+  };
+
+  router.get('/', async (req, res, { url }) => {
+    const lang = pickLang(url, req);
+    // ?refresh=N: the live check every N seconds (kiosks, tests); default 5.
+    const asked = Number(url.searchParams.get('refresh') ?? '5');
+    const refreshMs = Number.isInteger(asked) && asked >= 1 && asked <= 300 ? asked * 1000 : 5_000;
+    const hist = await snapshot();
+    const model = ctx.model();
+    // What the page shows besides the clock: a change renders at once, the clock once a second.
+    const open = ctx.tracker.incidents.open();
+    const key = [
+      model.revision,
+      hist.at,
+      statusVersion(model.systems.map((s) => ({ id: s.id, ...(ctx.tracker.get(s.id) ?? { status: 'unknown', cause: [] }) }))),
+      open.map((i) => `${i.id}:${i.updates.length}`).join(),
+      ctx.maintenance.list(ctx.clock.now()).map((w) => `${w.id}:${w.state}`).join(),
+    ].join(' ');
+    const slot = `${lang} ${refreshMs}`;
+    let cached = rendered.get(slot);
+    if (cached === undefined || cached.key !== key || performance.now() - cached.at >= RENDER_TTL_MS) {
+      cached = { at: performance.now(), key, html: renderStatusPage(ctx, hist, lang, refreshMs) };
+      rendered.set(slot, cached);
+    }
+    send(res, 200, cached.html, 'text/html; charset=utf-8', { 'Content-Language': lang, Vary: 'Accept-Language' });
+  });
+
+  systemPageRoutes(router, ctx);
 }

@@ -277,29 +277,4 @@ describe('POST /api/v1/reload', () => {
   });
 });
 
-describe('GET /', () => {
-  it('is a Danish status page with statuses in words and the update time', async () => {
-    const r = await fetch(`${base}/`);
-    expect(r.status).toBe(200);
-    expect(r.headers.get('content-type')).toBe('text/html; charset=utf-8');
-    expect(r.headers.get('cache-control')).toBe('no-store');
-    const html = await r.text();
-    expect(html).toContain('<html lang="da">');
-    expect(html).toContain('<h1>Driftsstatus</h1>');
-    expect(html).toMatch(/MitID<\/a><\/th><td[^>]*><span aria-hidden="true">✕<\/span> <strong>Større nedbrud<\/strong>/);
-    expect(html).toMatch(/Virk<\/th>.*<strong>Større nedbrud<\/strong> <span class="cause">Påvirket af MitID<\/span>/);
-    expect(html).toContain('2 systemer har problemer');
-    // One incident, for the root cause, naming what it affects.
-    expect(html).toMatch(/<h2>Aktuelle hændelser<\/h2><ul class="incidents"><li><strong>MitID \(prioritet 1\)<\/strong>: Større nedbrud <span class="cause">Berører Virk<\/span>/);
-    expect(html).toContain('Opdateret');
-    expect(html).toMatch(/<meta http-equiv="refresh" content="\d+">/);
-  });
-
-  it('speaks English with ?lang=en', async () => {
-    const html = await (await fetch(`${base}/?lang=en`)).text();
-    expect(html).toContain('<html lang="en">');
-    expect(html).toContain('Major outage');
-    expect(html).toContain('Affected by MitID');
-    expect(html).toContain('<strong>MitID (priority 1)</strong>: Major outage <span class="cause">Affects Virk</span>');
-  });
-});
+// The status page itself: tests/collector/portal.test.ts.
