@@ -50,7 +50,7 @@ export type BoxText = ReturnType<typeof boxText>;
 export const BOX_CSS = [
   '.vagt-box{all:initial;display:inline-flex;flex-wrap:wrap;align-items:baseline;max-width:100%;padding:6px 10px;border:1px solid #d0d7de;border-radius:6px;background:#fff;color:#1f2328;font:14px/1.45 system-ui,"Segoe UI",Roboto,sans-serif}',
   // The dots are decoration: alt text "" keeps them out of what a screen reader says.
-  '.vagt-box>*+*::before{content:"\\b7";content:"\\b7"/"";display:inline-block;margin:0 6px;color:#59636e}',
+  '.vagt-box>*+*::before{content:"\\b7";content:"\\b7"/"";display:inline-block;margin:0 6px;color:#59636e;font-weight:400}',
   '.vagt-box [hidden]{display:none!important}',
   '.title,.st{font-weight:600}',
   '.more{color:#0550ae;text-decoration:underline}',
