@@ -86,7 +86,7 @@ h2{font-size:1.2rem;margin:1.6rem 0 .6rem}h3{font-size:1.05rem;margin:0}
 .legend{display:flex;flex-wrap:wrap;gap:.4rem 1rem;padding:0;list-style:none;color:var(--muted);font-size:.85rem}
 .legend i{display:inline-block;width:.8rem;height:.8rem;border-radius:2px;margin-right:.3rem;vertical-align:-1px;background:#2da44e}
 .legend i.m{background:#d4a72c}.legend i.d{background:#cf222e}.legend i.w{background:#54aeff}.legend i.n{background:#d0d7de}
-table{width:100%;border-collapse:collapse}th,td{text-align:left;padding:.45rem .4rem;border-bottom:1px solid var(--line);vertical-align:top}
+table{width:100%;border-collapse:collapse}.table{overflow-x:auto}td{overflow-wrap:anywhere}th,td{text-align:left;padding:.45rem .4rem;border-bottom:1px solid var(--line);vertical-align:top}
 .updates{margin:.4rem 0 0;padding-left:1.1rem}
 svg.chart{width:100%;height:auto;max-height:16rem}
 footer{margin-top:2rem;padding-bottom:2rem;color:var(--muted);font-size:.9rem;display:flex;flex-wrap:wrap;justify-content:space-between;gap:.5rem;border-top:1px solid var(--line);padding-top:1rem}

@@ -88,7 +88,7 @@ function declarationTable(system: SystemConfig, windows: Record<string, WindowUp
     );
   }
   return `<section aria-labelledby="h-decl"><h2 id="h-decl">${p.declaration}</h2>
-<table><thead><tr><th scope="col"></th><th scope="col">${p.declared}</th><th scope="col">${p.measured}</th><th scope="col"></th></tr></thead><tbody>${rows.join('')}</tbody></table></section>`;
+<div class="table"><table><thead><tr><th scope="col"></th><th scope="col">${p.declared}</th><th scope="col">${p.measured}</th><th scope="col"></th></tr></thead><tbody>${rows.join('')}</tbody></table></div></section>`;
 }
 
 function incidentsList(incidents: readonly Incident[], names: ReadonlyMap<string, string>, lang: Lang, fmt: Formats): string {
@@ -163,7 +163,7 @@ ${declarationTable(system, windows, charts, lang, fmt)}
 <section aria-labelledby="h-rt"><h2 id="h-rt">${p.responseTime}</h2><p class="muted">${p.responseTimeNote}</p>
 ${chartBlocks.join('\n')}</section>
 <section aria-labelledby="h-probes"><h2 id="h-probes">${p.probes}</h2>
-<table><thead><tr><th scope="col">${p.probe}</th><th scope="col">${p.type}</th><th scope="col">${p.target}</th><th scope="col">${p.latest}</th></tr></thead><tbody>${probeRows.join('')}</tbody></table></section>
+<div class="table"><table><thead><tr><th scope="col">${p.probe}</th><th scope="col">${p.type}</th><th scope="col">${p.target}</th><th scope="col">${p.latest}</th></tr></thead><tbody>${probeRows.join('')}</tbody></table></div></section>
 <section aria-labelledby="h-deps"><h2 id="h-deps">${p.dependencies}</h2>
 <h3>${p.dependsOn}</h3>${deps.length === 0 ? `<p class="muted">${p.none}</p>` : `<ul>${deps.join('')}</ul>`}
 <h3>${p.dependants}</h3>${users.length === 0 ? `<p class="muted">${p.none}</p>` : `<ul>${users.join('')}</ul>`}</section>

@@ -137,12 +137,12 @@ describe('GET /systems/{id}', () => {
     expect(r.status).toBe(200);
     expect(text(one(r.doc, 'main h2'))).toBe('Virk');
     expect(text(one(r.doc, 'main .summary'))).toBe('✕ Større nedbrud – Påvirket af MitID');
-    const decl = all(r.doc, '#h-decl + table tbody tr').map((tr) => all(tr, 'th,td').map((c) => text(c)));
+    const decl = all(r.doc, '#h-decl + .table tbody tr').map((tr) => all(tr, 'th,td').map((c) => text(c)));
     // No declaration in this configuration: the whole day, no target.
     expect(decl).toEqual([['Oppetid, hele døgnet', '–', '0,00 %', '–']]);
-    const checks = all(r.doc, '#h-probes + table tbody tr').map((tr) => text(one(tr, 'th')));
+    const checks = all(r.doc, '#h-probes + .table tbody tr').map((tr) => text(one(tr, 'th')));
     expect(checks).toEqual(['front', 'port']);
-    expect(text(all(r.doc, '#h-probes + table tbody tr')[0])).toContain('kbh-1: ✓ bestået 80 ms');
+    expect(text(all(r.doc, '#h-probes + .table tbody tr')[0])).toContain('kbh-1: ✓ bestået 80 ms');
     const chart = one(r.doc, 'svg.chart');
     expect(chart?.attribs.role).toBe('img');
     expect(chart?.attribs['aria-label']).toMatch(/^Svartider for front de seneste 24 timer\. Median (80|120) ms, 95-percentil 120 ms$/);
