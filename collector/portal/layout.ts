@@ -22,6 +22,18 @@ export interface Formats {
 }
 
 const cache = new Map<string, Formats>();
+const numberFormats = new Map<string, Intl.NumberFormat>();
+
+/** toLocaleString builds a formatter per call: a page of 50 systems called it thousands of times. */
+function numberFormat(locale: string, digits: number): Intl.NumberFormat {
+  const key = `${locale} ${digits}`;
+  let f = numberFormats.get(key);
+  if (f === undefined) {
+    f = new Intl.NumberFormat(locale, { minimumFractionDigits: digits, maximumFractionDigits: digits });
+    numberFormats.set(key, f);
+  }
+  return f;
+}
 
 export function formats(lang: Lang, timeZone: string): Formats {
   const key = `${lang} ${timeZone}`;
@@ -44,7 +56,7 @@ export function formats(lang: Lang, timeZone: string): Formats {
     dateTime: (ms) => dt.format(ms),
     date: (ms) => d.format(ms),
     time: (ms) => t.format(ms),
-    percent: (v, digits = 2) => `${v.toLocaleString(locale, { minimumFractionDigits: digits, maximumFractionDigits: digits })} %`,
+    percent: (v, digits = 2) => `${numberFormat(locale, digits).format(v)} %`,
     duration: (s) => {
       const m = Math.round(s / 60);
       if (s < 60) return `${Math.round(s)} s`;

@@ -116,7 +116,7 @@ export const PORTAL_TEXT: Record<Lang, PortalText> = {
     chartLabel: (probe) => `Svartider for ${probe} de seneste 24 timer`,
   },
   en: {
-    title: 'Service status',
+    title: 'System status',
     skip: 'Skip to content',
     nav: { status: 'Status', dependencies: 'Dependencies', feed: 'Atom feed', api: 'API' },
     currentIncidents: 'Current incidents',

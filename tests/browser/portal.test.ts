@@ -103,7 +103,7 @@ describe('the status page', () => {
     expect(await da.locator('#h-systems').innerText()).toBe('Systemer');
     await da.getByRole('link', { name: 'English' }).click();
     await da.waitForURL(/lang=en/);
-    expect(await da.locator('h1').innerText()).toBe('Service status');
+    expect(await da.locator('h1').innerText()).toBe('System status');
     await da.context().close();
     const en = await open('/', { locale: 'en-GB' });
     expect(await en.locator('html').getAttribute('lang')).toBe('en');

@@ -52,7 +52,7 @@ describe('GET /', () => {
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(r.headers.get('content-language')).toBe('da');
-    expect(r.headers.get('vary')).toBe('Accept-Language');
+    expect(r.headers.get('vary')).toBe('Accept-Language, Accept-Encoding');
     expect(one(r.doc, 'html')?.attribs.lang).toBe('da');
     expect(text(one(r.doc, 'h1'))).toBe('Driftsstatus');
     expect(text(one(r.doc, '#summary'))).toBe('✕ 2 systemer har problemer');
@@ -116,7 +116,7 @@ describe('GET /', () => {
   it('speaks English with ?lang=en or when the browser prefers it', async () => {
     for (const r of [await get('/?lang=en'), await get('/', { 'accept-language': 'en-GB,en;q=0.9,da;q=0.8' })]) {
       expect(one(r.doc, 'html')?.attribs.lang).toBe('en');
-      expect(text(one(r.doc, 'h1'))).toBe('Service status');
+      expect(text(one(r.doc, 'h1'))).toBe('System status');
       expect(text(one(r.doc, '#summary'))).toBe('✕ 2 systems have problems');
       expect(text(one(r.doc, 'li.sys[data-system=virk]'))).toContain('Affected by MitID');
       expect(text(one(r.doc, '#maintenance h3'))).toBe('Virk upgrade ⚙ Scheduled');
