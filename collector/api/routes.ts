@@ -1,6 +1,7 @@
 // Every HTTP route of the collector, in one place (docs/api.md lists the same).
 import type { CollectorContext } from '../context.js';
 import { send, sendError, sendText } from '../http.js';
+import { mapRoutes } from '../portal/map-page.js';
 import { portalRoutes } from '../portal/page.js';
 import { widgetRoutes } from '../portal/widget.js';
 import type { Router } from '../server.js';
@@ -43,5 +44,6 @@ export function registerRoutes(router: Router, ctx: CollectorContext): void {
   maintenanceRoutes(router, ctx);
   adminRoutes(router, ctx);
   portalRoutes(router, ctx);
+  mapRoutes(router, ctx);
   widgetRoutes(router, ctx);
 }
