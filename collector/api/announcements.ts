@@ -14,7 +14,7 @@ import { requireAdmin } from './admin.js';
 import { badParameter, idParam, intParam, onlyParams, timeParam } from './params.js';
 
 const BODY_LIMIT = 64 * 1024;
-export const ANNOUNCEMENT_KINDS: readonly AnnouncementKind[] = ['release', 'interface_change', 'info'];
+export const ANNOUNCEMENT_KINDS = ['release', 'interface_change', 'info'] as const satisfies readonly AnnouncementKind[];
 
 /** A body against a schema, or 400 `invalid_body` whose message names every field at fault. */
 export function parseBody<T extends z.ZodType>(schema: T, body: unknown, what: string): z.output<T> {
@@ -42,7 +42,7 @@ export const localizedText = (max: number) =>
 const announcementBody = z.strictObject({
   id: idSchema.optional(),
   systems: z.array(idSchema).min(1).max(1000),
-  kind: z.enum(['release', 'interface_change', 'info'], { error: 'expected release, interface_change or info' }),
+  kind: z.enum(ANNOUNCEMENT_KINDS, { error: 'expected release, interface_change or info' }),
   title: localizedText(200),
   body: localizedText(5000),
   at: z.iso.datetime({ offset: true, error: 'expected a time like 2026-12-06T00:00:00+01:00' }).optional(),

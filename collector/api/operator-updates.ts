@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { CollectorContext } from '../context.js';
 import { HttpError, readJson, sendJson } from '../http.js';
 import type { Router } from '../server.js';
-import type { Incident, IncidentUpdate, OperatorStatus } from '../status/incidents.js';
+import { OPERATOR_STATUSES, type Incident, type IncidentUpdate, type OperatorStatus } from '../status/incidents.js';
 import { requireAdmin } from './admin.js';
 import { localizedText, parseBody } from './announcements.js';
 import { incidentJson } from './incidents.js';
@@ -16,7 +16,7 @@ const BODY_LIMIT = 64 * 1024;
 export const MAX_MESSAGE = 5000;
 
 const updateBody = z.strictObject({
-  status: z.enum(['investigating', 'identified', 'monitoring', 'resolved'], { error: 'expected investigating, identified, monitoring or resolved' }),
+  status: z.enum(OPERATOR_STATUSES, { error: 'expected investigating, identified, monitoring or resolved' }),
   message: localizedText(MAX_MESSAGE),
 });
 

@@ -19,7 +19,7 @@ export type IncidentUpdateKind = 'opened' | 'updated' | 'resolved' | 'operator';
 
 /** Statuspage's words for an incident as operators communicate it; vagt's own state follows the measurements. */
 export type OperatorStatus = 'investigating' | 'identified' | 'monitoring' | 'resolved';
-export const OPERATOR_STATUSES: readonly OperatorStatus[] = ['investigating', 'identified', 'monitoring', 'resolved'];
+export const OPERATOR_STATUSES = ['investigating', 'identified', 'monitoring', 'resolved'] as const satisfies readonly OperatorStatus[];
 
 export interface IncidentUpdate {
   at: number;
