@@ -1,9 +1,13 @@
 // `vagt demo`: the simulator, a collector with an in-process agent, and the text the CLI prints.
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { startCollector, type Collector } from '../collector/collector.js';
+import { SqliteStore } from '../collector/store/sqlite.js';
 import type { Config } from '../config/schema.js';
 import { demoConfig } from './demo-config.js';
+import { seedHistory } from './seed-history.js';
 import type { Fault } from './faults.js';
 import { startSimulator, type Simulator } from './simulator.js';
 import { DEMO_BASE_PORT, DEMO_USER } from './systems.js';
@@ -32,6 +36,8 @@ export async function runDemo(opts: {
   faults?: Record<string, Fault>;
   /** Probe interval override, e.g. "1s" for tests. */
   interval?: string;
+  /** Days of made-up history written into a new database (default 90; 0 for none). */
+  historyDays?: number;
   logger: Logger;
 }): Promise<Demo> {
   // The demo's flows log in with agent-side secrets; the simulator's demo login is public, so the
@@ -51,6 +57,17 @@ export async function runDemo(opts: {
       ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
       ...(opts.interval === undefined ? {} : { interval: opts.interval }),
     });
+    const days = opts.historyDays ?? 90;
+    const dbPath = join(config.collector.data_dir, 'vagt.db');
+    if (days > 0 && !existsSync(dbPath)) {
+      // A new demo database gets a made-up past, so the 90-day bars show what a running vagt shows.
+      const store = SqliteStore.open(dbPath);
+      try {
+        await seedHistory(store, { systems: config.systems, days, now: Date.now() - 60_000 });
+      } finally {
+        await store.close();
+      }
+    }
     const collector = await startCollector({
       config,
       listen: config.collector.listen,
