@@ -1,6 +1,7 @@
 // Every HTTP route of the collector, in one place (docs/api.md lists the same).
 import type { CollectorContext } from '../context.js';
 import { send, sendError, sendText } from '../http.js';
+import { feedRoutes } from '../portal/feed.js';
 import { mapRoutes } from '../portal/map-page.js';
 import { portalRoutes } from '../portal/page.js';
 import { widgetRoutes } from '../portal/widget.js';
@@ -12,9 +13,11 @@ import { announcementsRoutes } from './announcements.js';
 import { declarationRoutes } from './declaration.js';
 import { incidentsRoutes } from './incidents.js';
 import { maintenanceRoutes } from './maintenance.js';
+import { openApiRoutes } from './openapi.js';
 import { operatorUpdatesRoutes } from './operator-updates.js';
 import { resultsRoutes } from './results.js';
 import { statusRoutes } from './status.js';
+import { summaryV2Routes } from './summary-v2.js';
 import { uptimeRoutes } from './uptime.js';
 
 export function registerRoutes(router: Router, ctx: CollectorContext): void {
@@ -43,6 +46,9 @@ export function registerRoutes(router: Router, ctx: CollectorContext): void {
   declarationRoutes(router, ctx);
   maintenanceRoutes(router, ctx);
   adminRoutes(router, ctx);
+  summaryV2Routes(router, ctx);
+  openApiRoutes(router, ctx);
+  feedRoutes(router, ctx);
   portalRoutes(router, ctx);
   mapRoutes(router, ctx);
   widgetRoutes(router, ctx);
