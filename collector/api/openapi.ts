@@ -19,8 +19,6 @@ export interface Operation {
   pattern: string;
   /** Needs the admin token. */
   admin?: boolean;
-  /** Served by a part of the collector that may not be there; described only when registered. */
-  optional?: boolean;
   spec: Schema;
 }
 
@@ -611,18 +609,6 @@ export const OPERATIONS: readonly Operation[] = [
       params: [pathId('an announcement id')],
       ok: { '204': { description: 'removed' } },
       errors: ADMIN_ERRORS,
-    }),
-  },
-  {
-    method: 'POST',
-    pattern: '/api/v1/subscriptions',
-    optional: true,
-    spec: op('Subscribes an e-mail address to systems, confirmed by a link', {
-      id: 'postSubscription',
-      tag: 'subscriptions',
-      body: { type: 'object', required: ['email'], properties: { email: { type: 'string', format: 'email' }, systems: ids('default: every system'), lang: { type: 'string', enum: ['da', 'en'] } } },
-      ok: { '202': json({ type: 'object' }, 'a confirmation link is on its way') },
-      errors: { '400': err('invalid_json or invalid_body'), '415': err('the body is not JSON') },
     }),
   },
   {
