@@ -1,6 +1,7 @@
 // GET /api/v1/systems/{id}/declaration?from&to: what the system's service declaration promises
 // beside what vagt measured over the span (default the last 30 days), for the system page's
 // "Declared | Measured" table. The figures come from collector/status/declaration.ts.
+import type { SystemConfig } from '../../config/schema.js';
 import type { CollectorContext } from '../context.js';
 import { HttpError, iso, sendJson } from '../http.js';
 import type { Router } from '../server.js';
@@ -15,6 +16,31 @@ const MAX_SPAN = 3 * 366 * DAY;
 /** Incidents of one system over a span; far more than 13 months of a real system has. */
 const MAX_INCIDENTS = 10_000;
 
+/** The declaration beside the measurements over [from, to): the route's body, and the system page's table. */
+export async function readDeclaration(ctx: CollectorContext, system: SystemConfig, from: number, to: number, now: number) {
+  const id = system.id;
+  const timezone = ctx.model().config.collector.timezone;
+  const [uptime, aggregates, incidents] = await Promise.all([
+    systemUptime(ctx.store, system, { from, to, view: 'perceived', now, timezone }),
+    // Every hour that overlaps the span.
+    ctx.store.hourlyAggregates({ system: id, from: hourOf(from), to }),
+    ctx.store.incidents({ system: id, from, to, limit: MAX_INCIDENTS }),
+  ]);
+  // Open incidents as the engine holds them now (the store may lag a write behind).
+  const open = new Map(ctx.tracker.incidents.open().map((i) => [i.id, i]));
+  const current = incidents.map((i) => open.get(i.id) ?? i);
+  return {
+    system: id,
+    from: iso(from),
+    to: iso(to),
+    timezone,
+    windows: system.sla?.windows ?? {},
+    uptime,
+    response_time: responseTimeRows({ response_time: system.response_time, probes: system.probes }, aggregates),
+    incidents: incidentHandling(current, { system: id, from, to, now }),
+  };
+}
+
 export function declarationRoutes(router: Router, ctx: CollectorContext): void {
   router.get('/api/v1/systems/:id/declaration', async (_req, res, { url, params }) => {
     const q = url.searchParams;
@@ -28,25 +54,6 @@ export function declarationRoutes(router: Router, ctx: CollectorContext): void {
     const from = timeParam(q, 'from') ?? to - 30 * DAY;
     if (from >= to) throw badParameter('from', 'is not before "to"');
     if (to - from > MAX_SPAN) throw badParameter('from', 'the span is longer than three years');
-    const timezone = model.config.collector.timezone;
-    const [uptime, aggregates, incidents] = await Promise.all([
-      systemUptime(ctx.store, system, { from, to, view: 'perceived', now, timezone }),
-      // Every hour that overlaps the span.
-      ctx.store.hourlyAggregates({ system: id, from: hourOf(from), to }),
-      ctx.store.incidents({ system: id, from, to, limit: MAX_INCIDENTS }),
-    ]);
-    // Open incidents as the engine holds them now (the store may lag a write behind).
-    const open = new Map(ctx.tracker.incidents.open().map((i) => [i.id, i]));
-    const current = incidents.map((i) => open.get(i.id) ?? i);
-    sendJson(res, 200, {
-      system: id,
-      from: iso(from),
-      to: iso(to),
-      timezone,
-      windows: system.sla?.windows ?? {},
-      uptime,
-      response_time: responseTimeRows({ response_time: system.response_time, probes: system.probes }, aggregates),
-      incidents: incidentHandling(current, { system: id, from, to, now }),
-    });
+    sendJson(res, 200, await readDeclaration(ctx, system, from, to, now));
   });
 }

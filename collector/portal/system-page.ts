@@ -8,8 +8,7 @@ import { send } from '../http.js';
 import type { Router } from '../server.js';
 import type { Incident } from '../status/incidents.js';
 import type { Status } from '../status/types.js';
-import { systemUptime } from '../uptime/system-uptime.js';
-import type { WindowUptime } from '../uptime/uptime.js';
+import { readDeclaration } from '../api/declaration.js';
 import { probeTarget } from '../api/format.js';
 import { responseChart, type ChartPoint } from './chart.js';
 import { STATUS_LABEL, STATUS_SYMBOL, TEXT, type Lang } from './labels.js';
@@ -70,25 +69,43 @@ function badge(status: Status, lang: Lang): string {
   return `<span class="st" style="${statusStyle(status)}"><span aria-hidden="true">${STATUS_SYMBOL[status]}</span> ${escapeHtml(STATUS_LABEL[lang][status])}</span>`;
 }
 
-function declarationTable(system: SystemConfig, windows: Record<string, WindowUptime>, charts: SystemCharts, lang: Lang, fmt: Formats): string {
+type Declaration = Awaited<ReturnType<typeof readDeclaration>>;
+
+function declarationTable(decl: Declaration, charts: SystemCharts, lang: Lang, fmt: Formats): string {
   const p = PORTAL_TEXT[lang];
   // A target as declared ("99,7 %"), a measurement to two decimals.
   const declared = (v: number): string => fmt.percent(v, v % 1 === 0 ? 0 : String(v).split('.')[1]?.length ?? 1);
-  const rows = Object.entries(windows).map(
+  const ms = (v: number): string =>
+    v >= 1000 ? `${(v / 1000).toLocaleString(lang === 'da' ? 'da-DK' : 'en-GB', { maximumFractionDigits: 2 })} s` : `${Math.round(v)} ms`;
+  const rows = Object.entries(decl.uptime).map(
     ([w, u]) =>
       `<tr><th scope="row">${escapeHtml(p.uptime(w))}</th><td>${u.target === null ? '–' : declared(u.target)}</td><td>${u.uptime === null ? '–' : fmt.percent(u.uptime)}</td><td>${p.met(u.met)}</td></tr>`,
   );
-  const rt = system.response_time;
-  if (rt !== undefined) {
-    const measured = charts.p95;
-    const met = measured === undefined ? null : measured <= rt.slow;
-    const ms = (v: number): string => (v >= 1000 ? `${(v / 1000).toLocaleString(lang === 'da' ? 'da-DK' : 'en-GB', { maximumFractionDigits: 2 })} s` : `${Math.round(v)} ms`);
+  for (const r of decl.response_time) {
+    if (r.declared_ms === null && r.probe !== null) continue;
+    // Hourly aggregates lag the hour in progress: a new system falls back to the last 24 hours.
+    const recent = r.probe === null && r.measured_ms === null ? charts.p95 : undefined;
+    const measured = r.measured_ms ?? recent;
+    const met = r.declared_ms === null || measured === undefined ? null : measured <= r.declared_ms;
+    const label = r.probe === null ? p.responseTarget : `${p.responseTarget}, ${r.probe}`;
+    const note = recent === undefined ? '' : ` <span class="muted">(${lang === 'da' ? '24 t' : '24 h'})</span>`;
     rows.push(
-      `<tr><th scope="row">${escapeHtml(p.responseTarget)}</th><td>≤ ${ms(rt.slow)}</td><td>${measured === undefined ? '–' : ms(measured)} <span class="muted">(${lang === 'da' ? '24 t' : '24 h'})</span></td><td>${p.met(met)}</td></tr>`,
+      `<tr><th scope="row">${escapeHtml(label)}</th><td>${r.declared_ms === null ? '–' : `≤ ${ms(r.declared_ms)}`}</td><td>${measured === undefined ? '–' : ms(measured)}${note}</td><td>${p.met(met)}</td></tr>`,
     );
   }
+  const dur = (s: number | null): string => (s === null ? '–' : fmt.duration(s));
+  const handling = decl.incidents
+    .filter((h) => h.priority <= 3 || h.count > 0)
+    .map(
+      (h) =>
+        `<tr><th scope="row">${escapeHtml(p.priority(h.priority))}</th><td>${h.count}</td><td>${dur(h.first_update.median_s)} / ${dur(h.first_update.max_s)}</td><td>${dur(h.resolution.median_s)} / ${dur(h.resolution.max_s)}${
+          h.resolution.open > 0 ? ` <span class="muted">(${h.resolution.open} ${lang === 'da' ? 'åbne' : 'open'})</span>` : ''
+        }</td></tr>`,
+    );
   return `<section aria-labelledby="h-decl"><h2 id="h-decl">${p.declaration}</h2>
-<div class="table"><table><thead><tr><th scope="col"></th><th scope="col">${p.declared}</th><th scope="col">${p.measured}</th><th scope="col"></th></tr></thead><tbody>${rows.join('')}</tbody></table></div></section>`;
+<div class="table"><table><thead><tr><th scope="col"></th><th scope="col">${p.declared}</th><th scope="col">${p.measured}</th><th scope="col"></th></tr></thead><tbody>${rows.join('')}</tbody></table></div>
+<h3>${p.handling}</h3>
+<div class="table"><table><thead><tr><th scope="col">${p.priorityCol}</th><th scope="col">${p.count}</th><th scope="col">${p.firstUpdate}</th><th scope="col">${p.resolution}</th></tr></thead><tbody>${handling.join('')}</tbody></table></div></section>`;
 }
 
 function incidentsList(incidents: readonly Incident[], names: ReadonlyMap<string, string>, lang: Lang, fmt: Formats): string {
@@ -115,7 +132,7 @@ export async function renderSystemPage(ctx: CollectorContext, system: SystemConf
   const st = ctx.tracker.get(system.id);
   const status: Status = st?.status ?? 'unknown';
   const causes = (st?.cause ?? []).map((id) => names.get(id) ?? id);
-  const windows = await systemUptime(ctx.store, system, { from: now - 30 * DAY, to: now, now, view: 'perceived', timezone: tz });
+  const decl = await readDeclaration(ctx, system, now - 30 * DAY, now, now);
   const incidents = await ctx.store.incidents({ system: system.id, from: now - 30 * DAY, limit: 20 });
 
   const link = (id: string): string => `<a href="/systems/${encodeURIComponent(id)}${q}">${escapeHtml(names.get(id) ?? id)}</a>`;
@@ -159,7 +176,7 @@ export async function renderSystemPage(ctx: CollectorContext, system: SystemConf
 ${st === undefined ? '' : `<p class="since">${t.since} ${escapeHtml(fmt.dateTime(st.since))}</p>`}
 ${system.description === undefined ? '' : `<p>${escapeHtml(system.description)}</p>`}
 ${system.url === undefined ? '' : `<p><a href="${escapeHtml(system.url)}">${escapeHtml(system.url)}</a></p>`}
-${declarationTable(system, windows, charts, lang, fmt)}
+${declarationTable(decl, charts, lang, fmt)}
 <section aria-labelledby="h-rt"><h2 id="h-rt">${p.responseTime}</h2><p class="muted">${p.responseTimeNote}</p>
 ${chartBlocks.join('\n')}</section>
 <section aria-labelledby="h-probes"><h2 id="h-probes">${p.probes}</h2>

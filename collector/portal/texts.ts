@@ -46,6 +46,11 @@ export interface PortalText {
   measured: string;
   uptime: (window: string) => string;
   responseTarget: string;
+  handling: string;
+  priorityCol: string;
+  count: string;
+  firstUpdate: string;
+  resolution: string;
   met: (v: boolean | null) => string;
   dependencies: string;
   dependsOn: string;
@@ -106,6 +111,11 @@ export const PORTAL_TEXT: Record<Lang, PortalText> = {
     measured: 'Målt (30 dage)',
     uptime: (w) => `Oppetid, ${WINDOW_DA[w] ?? w}`,
     responseTarget: 'Svartid (95-percentil)',
+    handling: 'Håndtering af hændelser (30 dage)',
+    priorityCol: 'Prioritet',
+    count: 'Antal',
+    firstUpdate: 'Til første melding (median / længste)',
+    resolution: 'Til løsning (median / længste)',
     met: (v) => (v === null ? '–' : v ? 'Opfyldt' : 'Ikke opfyldt'),
     dependencies: 'Afhængigheder',
     dependsOn: 'Afhænger af',
@@ -161,6 +171,11 @@ export const PORTAL_TEXT: Record<Lang, PortalText> = {
     measured: 'Measured (30 days)',
     uptime: (w) => `Uptime, ${WINDOW_EN[w] ?? w}`,
     responseTarget: 'Response time (95th percentile)',
+    handling: 'Incident handling (30 days)',
+    priorityCol: 'Priority',
+    count: 'Count',
+    firstUpdate: 'To first update (median / longest)',
+    resolution: 'To resolution (median / longest)',
     met: (v) => (v === null ? '–' : v ? 'Met' : 'Not met'),
     dependencies: 'Dependencies',
     dependsOn: 'Depends on',

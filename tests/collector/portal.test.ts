@@ -138,8 +138,19 @@ describe('GET /systems/{id}', () => {
     expect(text(one(r.doc, 'main h2'))).toBe('Virk');
     expect(text(one(r.doc, 'main .summary'))).toBe('✕ Større nedbrud – Påvirket af MitID');
     const decl = all(r.doc, '#h-decl + .table tbody tr').map((tr) => all(tr, 'th,td').map((c) => text(c)));
-    // No declaration in this configuration: the whole day, no target.
-    expect(decl).toEqual([['Oppetid, hele døgnet', '–', '0,00 %', '–']]);
+    // No declaration in this configuration: the whole day, no targets; the response time measured
+    // over the last day while the hourly aggregates have none yet.
+    expect(decl).toEqual([
+      ['Oppetid, hele døgnet', '–', '0,00 %', '–'],
+      ['Svartid (95-percentil)', '–', '120 ms (24 t)', '–'],
+    ]);
+    // MitID's incident affects Virk: priority 1, still open, no operator's word yet.
+    const handling = all(r.doc, 'section[aria-labelledby=h-decl] h3 + .table tbody tr').map((tr) => all(tr, 'th,td').map((c) => text(c)));
+    expect(handling).toEqual([
+      ['prioritet 1', '1', '– / –', '– / – (1 åbne)'],
+      ['prioritet 2', '0', '– / –', '– / –'],
+      ['prioritet 3', '0', '– / –', '– / –'],
+    ]);
     const checks = all(r.doc, '#h-probes + .table tbody tr').map((tr) => text(one(tr, 'th')));
     expect(checks).toEqual(['front', 'port']);
     expect(text(all(r.doc, '#h-probes + .table tbody tr')[0])).toContain('kbh-1: ✓ bestået 80 ms');
