@@ -89,10 +89,11 @@ export function unknownBadge(id: string, lang: Lang): string {
 }
 
 /** Headers of an SVG that other sites embed: fetched fresh, readable cross-origin, inert. */
-export const SVG_HEADERS: Record<string, string> = {
+export const SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'";
+const SVG_HEADERS: Record<string, string> = {
   'Cache-Control': 'no-cache',
   'Access-Control-Allow-Origin': '*',
-  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'",
+  'Content-Security-Policy': SVG_CSP,
 };
 export const SVG_TYPE = 'image/svg+xml; charset=utf-8';
 

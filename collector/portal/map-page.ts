@@ -1,5 +1,6 @@
-// GET /dependencies (the map as a page, with a text alternative), GET /dependencies.svg (the map
-// alone) and the status badges. Danish by default, ?lang=en for English.
+// GET /dependencies (the map as a page of the portal, with a text alternative), GET
+// /dependencies.svg (the map alone) and the status badges. Danish by default, English by ?lang=en
+// (and, for the page, as the portal's others, by Accept-Language).
 import type { Impact } from '../../config/schema.js';
 import type { CollectorContext } from '../context.js';
 import type { Model } from '../model.js';
@@ -7,13 +8,15 @@ import { send } from '../http.js';
 import { badParameter } from '../api/params.js';
 import type { Router } from '../server.js';
 import type { Status } from '../status/types.js';
-import { SVG_HEADERS, SVG_TYPE, badgeRoutes } from './badge.js';
+import { SVG_CSP, SVG_TYPE, badgeRoutes } from './badge.js';
 import { IMPACT_STROKE, LayoutCache, MAP_TEXT, STATUS_FILL, dependencyEdges, renderMapSvg, strokeAttrs } from './dependency-map.js';
 import { STATUS_COLOUR, STATUS_LABEL, STATUS_SYMBOL, TEXT, type Lang } from './labels.js';
-import { escapeHtml } from './page.js';
+import { pickLang } from './lang.js';
+import { escapeHtml, formats, page, statusStyle } from './layout.js';
 
 /**
- * `?lang=en` or `?lang=da` (the default). Other parameters are ignored: links to these pages and
+ * For the SVGs: `?lang=en` or `?lang=da` (the default), nothing else; an image has no browser
+ * language to speak of (a proxy fetches it for many readers). Other parameters are ignored: links to these pages and
  * badges pick up tracking and cache-busting parameters that must not break them.
  */
 export function langParam(q: URLSearchParams): Lang {
@@ -31,11 +34,11 @@ const PAGE_TEXT = {
     legend: 'Signaturforklaring',
     lines: 'Afhængigheder',
     textAlt: 'Systemer og afhængigheder som tekst',
-    skip: 'Spring til tekstversionen',
+    skip: 'Gå til tekstversionen',
     dependsOn: 'Afhænger af',
     usedBy: 'Bruges af',
     none: 'Ingen',
-    back: 'Driftsstatus',
+    back: 'Alle systemer',
     svg: 'Kortet som SVG',
   },
   en: {
@@ -48,7 +51,7 @@ const PAGE_TEXT = {
     dependsOn: 'Depends on',
     usedBy: 'Used by',
     none: 'None',
-    back: 'System status',
+    back: 'All systems',
     svg: 'The map as SVG',
   },
 } as const;
@@ -67,34 +70,37 @@ function legendHtml(lang: Lang): string {
     (s) =>
       `<li><span class="swatch" style="background:${STATUS_FILL[s]};border-color:${STATUS_COLOUR[s]}" aria-hidden="true"></span> <span aria-hidden="true">${STATUS_SYMBOL[s]}</span> ${escapeHtml(STATUS_LABEL[lang][s])}</li>`,
   );
-  return `<div class="legend"><h2>${t.legend}</h2>
-<div class="legend-cols"><div><h3>${t.lines}</h3><ul>${impacts.join('')}</ul><p class="note">${escapeHtml(m.arrow)}.</p></div>
-<div><h3>${m.statuses}</h3><ul>${statuses.join('')}</ul></div></div></div>`;
+  return `<section class="map-legend" aria-labelledby="h-legend"><h2 id="h-legend">${t.legend}</h2>
+<div class="cols"><div><h3>${t.lines}</h3><ul>${impacts.join('')}</ul><p><em>${escapeHtml(m.arrow)}.</em></p></div>
+<div><h3>${m.statuses}</h3><ul>${statuses.join('')}</ul></div></div></section>`;
 }
 
-function updatedAt(ctx: CollectorContext, model: Model, lang: Lang): string {
-  const locale = lang === 'da' ? 'da-DK' : 'en-GB';
-  let fmt: Intl.DateTimeFormat;
-  try {
-    fmt = new Intl.DateTimeFormat(locale, { timeZone: model.config.collector.timezone, dateStyle: 'long', timeStyle: 'medium' });
-  } catch {
-    fmt = new Intl.DateTimeFormat(locale, { timeZone: 'UTC', dateStyle: 'long', timeStyle: 'medium', timeZoneName: 'short' });
-  }
-  const at = ctx.tracker.updatedAt;
-  return `${TEXT[lang].updated} <time datetime="${new Date(at).toISOString()}">${escapeHtml(fmt.format(at))}</time>`;
-}
+// The map's own styles, beside the portal's shared ones (layout.ts); kept small, and in the page.
+const MAP_CSS = `.map{overflow-x:auto;border:1px solid var(--line);border-radius:6px;margin:1rem 0}
+.map svg{display:block}
+.map a:hover rect,.map a:focus rect{stroke-width:4}
+.map a:focus{outline:none}.map a:focus-visible rect{stroke:#0969da}
+.map-legend ul{list-style:none;padding:0;margin:0}
+.map-legend li{display:flex;align-items:center;gap:.4rem;margin:.2rem 0}
+.map-legend .cols{display:flex;flex-wrap:wrap;gap:0 3rem}
+.swatch{display:inline-block;width:1.1rem;height:.8rem;border:2px solid;border-radius:3px}
+.deps{min-width:34rem}.deps td{overflow-wrap:normal}.deps td ul{margin:0;padding-left:1.1rem}
+.deps .cause{display:block;font-weight:400;color:var(--muted);font-size:.9rem;white-space:normal}`;
 
 export function renderMapPage(ctx: CollectorContext, model: Model, lang: Lang, svg: string, natural: { width: number }): string {
   const t = PAGE_TEXT[lang];
   const m = MAP_TEXT[lang];
   const labels = STATUS_LABEL[lang];
+  const fmt = formats(lang, model.config.collector.timezone);
   const names = new Map(model.systems.map((s) => [s.id, s.name]));
   const edges = dependencyEdges(model.systems);
-  const link = (id: string): string => `<a href="/systems/${escapeHtml(encodeURIComponent(id))}">${escapeHtml(names.get(id) ?? id)}</a>`;
+  const q = lang === 'en' ? '?lang=en' : '';
+  const link = (id: string): string =>
+    `<a href="/systems/${escapeHtml(encodeURIComponent(id))}${q}">${escapeHtml(names.get(id) ?? id)}</a>`;
   const list = (items: { id: string; impact: Impact }[]): string =>
     items.length === 0
-      ? `<span class="none">${t.none}</span>`
-      : `<ul>${items.map((d) => `<li>${link(d.id)} <span class="impact">(${m.impact[d.impact]})</span></li>`).join('')}</ul>`;
+      ? `<span class="muted">${t.none}</span>`
+      : `<ul>${items.map((d) => `<li>${link(d.id)} <span class="muted">(${m.impact[d.impact]})</span></li>`).join('')}</ul>`;
   const rows = model.systems.map((s) => {
     const st = ctx.tracker.get(s.id);
     const status: Status = st?.status ?? 'unknown';
@@ -102,75 +108,34 @@ export function renderMapPage(ctx: CollectorContext, model: Model, lang: Lang, s
     const cause = causes.length === 0 ? '' : ` <span class="cause">${escapeHtml(TEXT[lang].affectedBy(causes.join(', ')))}</span>`;
     const deps = edges.filter((e) => e.from === s.id).map((e) => ({ id: e.to, impact: e.impact }));
     const users = edges.filter((e) => e.to === s.id).map((e) => ({ id: e.from, impact: e.impact }));
-    return `<tr data-system="${escapeHtml(s.id)}"><th scope="row">${link(s.id)}</th><td class="st"><span style="color:${STATUS_COLOUR[status]}"><span aria-hidden="true">${STATUS_SYMBOL[status]}</span> <strong>${escapeHtml(labels[status])}</strong></span>${cause}</td><td>${list(deps)}</td><td>${list(users)}</td></tr>`;
+    return `<tr data-system="${escapeHtml(s.id)}"><th scope="row">${link(s.id)}</th><td><span class="st" style="${statusStyle(status)}"><span aria-hidden="true">${STATUS_SYMBOL[status]}</span> ${escapeHtml(labels[status])}</span>${cause}</td><td>${list(deps)}</td><td>${list(users)}</td></tr>`;
   });
   const table =
     model.systems.length === 0
       ? `<p>${escapeHtml(m.none)}</p>`
-      : `<div class="table-wrap"><table>
+      : `<div class="table"><table class="deps">
 <thead><tr><th scope="col">${TEXT[lang].system}</th><th scope="col">${TEXT[lang].status}</th><th scope="col">${t.dependsOn}</th><th scope="col">${t.usedBy}</th></tr></thead>
 <tbody>
 ${rows.join('\n')}
 </tbody>
 </table></div>`;
-  const other: Lang = lang === 'da' ? 'en' : 'da';
-  const q = lang === 'en' ? '?lang=en' : '';
   // Never smaller than 70 % of its natural size: a large map scrolls sideways rather than shrink
   // into unreadable text (the table below is there for reading).
   const w = Math.max(natural.width, 1);
   const sized = svg.replace('<svg ', `<svg style="width:100%;height:auto;max-width:${w}px;min-width:${Math.round(w * 0.7)}px" `);
-  return `<!doctype html>
-<html lang="${lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${m.title} – ${TEXT[lang].title}</title>
-<style>
-body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:72rem;padding:1.5rem;color:#1f2328;background:#fff;line-height:1.45}
-a{color:#0550ae}
-a:focus-visible{outline:3px solid #0550ae;outline-offset:2px}
-.skip{position:absolute;left:-999rem}.skip:focus{position:static}
-nav{display:flex;justify-content:space-between;gap:1rem;font-size:.95rem}
-h1{font-size:1.6rem;margin:.75rem 0 .5rem}
-h2{font-size:1.2rem;margin:1.5rem 0 .5rem}
-h3{font-size:1rem;margin:.5rem 0 .25rem}
-.intro{max-width:48rem}
-.map{overflow-x:auto;border:1px solid #d0d7de;border-radius:.4rem;margin:1rem 0}
-.map svg{display:block}
-.map a:focus rect,.map a:hover rect{stroke-width:4}
-.map a:focus{outline:none}.map a:focus-visible rect{stroke:#0550ae}
-.legend ul{list-style:none;padding:0;margin:0}
-.legend li{display:flex;align-items:center;gap:.4rem;margin:.2rem 0}
-.legend-cols{display:flex;flex-wrap:wrap;gap:0 3rem}
-.swatch{display:inline-block;width:1.1rem;height:.8rem;border:2px solid;border-radius:3px}
-.note{margin:.3rem 0;font-style:italic}
-table{width:100%;border-collapse:collapse}
-th,td{text-align:left;padding:.5rem .4rem;border-bottom:1px solid #d0d7de;vertical-align:top}
-td ul{margin:0;padding-left:1.1rem}
-.cause,.impact,.none{color:#59636e}
-.cause{display:block;font-size:.9rem}
-.table-wrap{overflow-x:auto}
-@media (max-width:36rem){body{padding:1rem}th,td{padding:.4rem .2rem;font-size:.92rem}}
-footer{margin-top:1.5rem;color:#59636e;font-size:.9rem;display:flex;flex-wrap:wrap;justify-content:space-between;gap:1rem}
-</style>
-</head>
-<body>
-<a class="skip" href="#text">${t.skip}</a>
-<nav><a href="/${q}">← ${t.back}</a><a href="?lang=${other}" lang="${other}">${TEXT[lang].other}</a></nav>
-<main>
-<h1>${m.title}</h1>
-<p class="intro">${escapeHtml(t.intro)}</p>
-<figure class="map">
+  const body = `<style>${MAP_CSS}</style>
+<p><a href="/${q}">← ${t.back}</a></p>
+<h2 style="font-size:1.5rem">${m.title}</h2>
+<p>${escapeHtml(t.intro)} <a href="#h-text">${t.skip}</a>.</p>
+<figure class="map" style="margin:1rem 0">
 ${sized.trimEnd()}
 </figure>
 ${legendHtml(lang)}
-<h2 id="text">${t.textAlt}</h2>
+<section aria-labelledby="h-text"><h2 id="h-text">${t.textAlt}</h2>
 ${table}
-</main>
-<footer><span>${updatedAt(ctx, model, lang)}</span><a href="/dependencies.svg${q}">${t.svg}</a></footer>
-</body>
-</html>
-`;
+</section>
+<p><a href="/dependencies.svg${q}">${t.svg}</a></p>`;
+  return page({ lang, title: `${m.title} – ${TEXT[lang].title}`, path: '/dependencies', body, updatedAt: ctx.tracker.updatedAt, fmt });
 }
 
 export function mapRoutes(router: Router, ctx: CollectorContext): void {
@@ -182,16 +147,21 @@ export function mapRoutes(router: Router, ctx: CollectorContext): void {
     const model = ctx.model();
     const layout = await layouts.get(model);
     const svg = renderMapSvg(layout, model.systems, { lang, statusOf, role: 'img', legend: true });
-    send(res, 200, svg, SVG_TYPE, { ...SVG_HEADERS, 'Content-Language': lang });
+    // Live data, never cached; inert when opened on its own. Cross-origin reads are cors.ts's call.
+    send(res, 200, svg, SVG_TYPE, { 'Content-Security-Policy': SVG_CSP, 'Content-Language': lang });
   });
 
-  router.get('/dependencies', async (_req, res, { url }) => {
-    const lang = langParam(url.searchParams);
+  // The page picks its language as the portal's other pages do (?lang, else Accept-Language).
+  router.get('/dependencies', async (req, res, { url }) => {
+    const lang = pickLang(url, req);
     const model = ctx.model();
     const layout = await layouts.get(model);
     const svg = renderMapSvg(layout, model.systems, { lang, statusOf, role: 'group', legend: false });
     const width = layout.nodes.length === 0 ? 320 : layout.width;
-    send(res, 200, renderMapPage(ctx, model, lang, svg, { width }), 'text/html; charset=utf-8', { 'Content-Language': lang });
+    send(res, 200, renderMapPage(ctx, model, lang, svg, { width }), 'text/html; charset=utf-8', {
+      'Content-Language': lang,
+      Vary: 'Accept-Language',
+    });
   });
 
   badgeRoutes(router, ctx, langParam);

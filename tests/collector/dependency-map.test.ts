@@ -117,7 +117,8 @@ describe('GET /dependencies.svg', () => {
     const r = await get(`${base}/dependencies.svg`);
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toBe('image/svg+xml; charset=utf-8');
-    expect(r.headers.get('access-control-allow-origin')).toBe('*');
+    expect(r.headers.get('cache-control')).toBe('no-store');
+    expect(r.headers.get('content-security-policy')).toMatch(/^default-src 'none'/);
     expect(r.headers.get('content-language')).toBe('da');
     assertWellFormed(r.text);
     const doc = xmlDoc(r.text);
@@ -242,15 +243,20 @@ describe('GET /dependencies', () => {
     expect(r.headers.get('content-type')).toBe('text/html; charset=utf-8');
     const doc = parseDocument(r.text);
     expect(attr(selectOne('html', doc), 'lang')).toBe('da');
-    expect(textContent(selectOne('h1', doc)!)).toBe('Afhængigheder');
-    expect(selectOne('a[href="/"]', doc)).not.toBeNull();
-    expect(selectOne('a[href="?lang=en"][lang=en]', doc)).not.toBeNull();
+    expect(r.headers.get('vary')).toBe('Accept-Language');
+    // The portal's shell: its heading and navigation, then this page's heading.
+    expect(textContent(selectOne('h1', doc)!)).toBe('Driftsstatus');
+    expect(textContent(selectOne('main h2', doc)!)).toBe('Afhængigheder');
+    expect(selectOne('main a[href="/"]', doc)).not.toBeNull();
+    expect(selectOne('a[href="/dependencies?lang=en"][lang=en]', doc)).not.toBeNull();
+    expect(selectOne('main a[href="#h-text"]', doc)).not.toBeNull();
+    expect(selectOne('h2#h-text', doc)).not.toBeNull();
     const svg = selectOne('main svg.dependency-map', doc)!;
     // Inline, the map is a group so its links stay reachable; it scales with the page.
     expect(attr(svg, 'role')).toBe('group');
     expect(attr(svg, 'style')).toMatch(/width:100%;height:auto;max-width:\d+px/);
     expect(selectAll('a.node', svg)).toHaveLength(SYSTEMS.length);
-    const legend = textContent(selectOne('.legend', doc)!);
+    const legend = textContent(selectOne('.map-legend', doc)!);
     for (const s of ['Kritisk', 'Høj', 'Lav', 'Kører', 'Større nedbrud', 'Ukendt']) expect(legend).toContain(s);
 
     const rows = selectAll('tbody tr', doc);
@@ -274,13 +280,22 @@ describe('GET /dependencies', () => {
     const doc = parseDocument(r.text);
     expect(attr(selectOne('html', doc), 'lang')).toBe('en');
     expect(r.headers.get('content-language')).toBe('en');
-    expect(textContent(selectOne('h1', doc)!)).toBe('Dependencies');
-    expect(selectOne('a[href="/?lang=en"]', doc)).not.toBeNull();
+    expect(textContent(selectOne('main h2', doc)!)).toBe('Dependencies');
+    expect(selectOne('main a[href="/?lang=en"]', doc)).not.toBeNull();
+    expect(selectOne('tr[data-system=mitid] th a[href="/systems/mitid?lang=en"]', doc)).not.toBeNull();
     expect(selectAll('th[scope=col]', doc).map((c) => textContent(c))).toEqual(['System', 'Status', 'Depends on', 'Used by']);
     const nemkonto = selectOne('tr[data-system=nemkonto]', doc)!;
     expect(textContent(nemkonto).replace(/\s+/g, ' ')).toContain('NemLog-in (low)MitID (high)');
     expect(textContent(nemkonto)).toContain('Operational');
     expect(textContent(selectOne('svg > title', doc)!)).toBe('Dependency map');
+  });
+
+  it('follows the browser language as the portal does, ?lang first', async () => {
+    const en = await fetch(`${base}/dependencies`, { headers: { 'accept-language': 'en-GB,en;q=0.9' } });
+    expect(en.headers.get('content-language')).toBe('en');
+    expect(await en.text()).toContain('<html lang="en">');
+    const da = await fetch(`${base}/dependencies?lang=da`, { headers: { 'accept-language': 'en' } });
+    expect(da.headers.get('content-language')).toBe('da');
   });
 });
 
