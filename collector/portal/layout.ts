@@ -119,6 +119,8 @@ export function page(opts: {
   fmt: Formats;
   /** Scripts and data blocks, as HTML, at the end of the body. */
   tail?: string;
+  /** The page's own CSS, after the shared stylesheet. */
+  css?: string;
 }): string {
   const t = PORTAL_TEXT[opts.lang];
   const other: Lang = opts.lang === 'da' ? 'en' : 'da';
@@ -135,7 +137,7 @@ export function page(opts: {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(opts.title)}</title>
 <link rel="alternate" type="application/atom+xml" href="/feed.atom${q(opts.lang)}" title="${escapeHtml(t.title)}">
-<style>${CSS}</style>
+<style>${CSS}${opts.css ?? ''}</style>
 </head>
 <body>
 <a class="skip" href="#main">${t.skip}</a>

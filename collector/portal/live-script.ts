@@ -11,7 +11,7 @@ export function statusVersion(systems: readonly { id: string; status: string; ca
 const SOURCE = String.raw`(function(){
 var cfg=JSON.parse(document.getElementById('vagt-live').textContent);
 var version=cfg.version,busy=false;
-var sections=['summary','incidents','maintenance','systems','history'];
+var sections=['summary','incidents','maintenance','announcements','systems','history'];
 var tf=new Intl.DateTimeFormat(cfg.lang==='da'?'da-DK':'en-GB',{timeZone:cfg.timezone,dateStyle:'long',timeStyle:'short'});
 var df=new Intl.DateTimeFormat(cfg.lang==='da'?'da-DK':'en-GB',{timeZone:'UTC',day:'numeric',month:'short',year:'numeric'});
 function ver(list){return list.map(function(s){return s.id+'='+s.status+':'+s.cause.join(',')}).join('|')}

@@ -123,8 +123,7 @@ ${rows.join('\n')}
   // into unreadable text (the table below is there for reading).
   const w = Math.max(natural.width, 1);
   const sized = svg.replace('<svg ', `<svg style="width:100%;height:auto;max-width:${w}px;min-width:${Math.round(w * 0.7)}px" `);
-  const body = `<style>${MAP_CSS}</style>
-<p><a href="/${q}">← ${t.back}</a></p>
+  const body = `<p><a href="/${q}">← ${t.back}</a></p>
 <h2 style="font-size:1.5rem">${m.title}</h2>
 <p>${escapeHtml(t.intro)} <a href="#h-text">${t.skip}</a>.</p>
 <figure class="map" style="margin:1rem 0">
@@ -135,7 +134,7 @@ ${legendHtml(lang)}
 ${table}
 </section>
 <p><a href="/dependencies.svg${q}">${t.svg}</a></p>`;
-  return page({ lang, title: `${m.title} – ${TEXT[lang].title}`, path: '/dependencies', body, updatedAt: ctx.tracker.updatedAt, fmt });
+  return page({ lang, title: `${m.title} – ${TEXT[lang].title}`, path: '/dependencies', body, updatedAt: ctx.tracker.updatedAt, fmt, css: MAP_CSS });
 }
 
 export function mapRoutes(router: Router, ctx: CollectorContext): void {

@@ -6,7 +6,10 @@ import { gzipSync } from 'node:zlib';
 import type { CollectorContext } from '../context.js';
 import { send } from '../http.js';
 import type { Router } from '../server.js';
+import { recentAnnouncements } from '../api/announcements.js';
 import type { Incident } from '../status/incidents.js';
+import type { Announcement } from '../store/types.js';
+import { announcementsSection } from './announcements.js';
 import type { Status } from '../status/types.js';
 import { PortalHistory, readHistory, type HistorySnapshot, type SystemHistory } from './history.js';
 import { STATUS_COLOUR, STATUS_LABEL, STATUS_SYMBOL, TEXT, type Lang } from './labels.js';
@@ -185,14 +188,21 @@ function pastIncidents(ctx: CollectorContext, hist: HistorySnapshot, lang: Lang,
   return `<section id="history" aria-labelledby="h-history"><h2 id="h-history">${p.pastIncidents}</h2>\n${body}</section>`;
 }
 
-export function renderStatusPage(ctx: CollectorContext, hist: HistorySnapshot, lang: Lang, refreshMs = 5_000): string {
+export function renderStatusPage(
+  ctx: CollectorContext,
+  hist: HistorySnapshot,
+  lang: Lang,
+  opts: { refreshMs?: number; announcements?: readonly Announcement[] } = {},
+): string {
   const model = ctx.model();
   const fmt = formats(lang, model.config.collector.timezone);
+  const names = new Map(model.systems.map((s) => [s.id, s.name]));
   const version = statusVersion(model.systems.map((s) => ({ id: s.id, ...(ctx.tracker.get(s.id) ?? { status: 'unknown', cause: [] }) })));
   const body = [
     summary(ctx, lang),
     incidentsSection(ctx, lang, fmt),
     maintenanceSection(ctx, lang, fmt),
+    announcementsSection(opts.announcements ?? [], names, lang, fmt),
     systemsSection(ctx, hist, lang, fmt),
     pastIncidents(ctx, hist, lang, fmt),
   ].join('\n');
@@ -203,9 +213,13 @@ export function renderStatusPage(ctx: CollectorContext, hist: HistorySnapshot, l
     body,
     updatedAt: ctx.tracker.updatedAt,
     fmt,
-    tail: LIVE_SCRIPT({ version, lang, timezone: model.config.collector.timezone, everyMs: refreshMs }),
+    tail: LIVE_SCRIPT({ version, lang, timezone: model.config.collector.timezone, everyMs: opts.refreshMs ?? 5_000 }),
   });
 }
+
+/** Announcements shown: of the last two weeks, and planned for the next two months. */
+const ANNOUNCED_PAST_MS = 14 * 86_400_000;
+const ANNOUNCED_AHEAD_MS = 60 * 86_400_000;
 
 /** The same page is asked for many times a second by many readers: kept for a second. */
 const RENDER_TTL_MS = 1_000;
@@ -238,7 +252,9 @@ export function portalRoutes(router: Router, ctx: CollectorContext): void {
     const slot = `${lang} ${refreshMs}`;
     let cached = rendered.get(slot);
     if (cached === undefined || cached.key !== key || performance.now() - cached.at >= RENDER_TTL_MS) {
-      const html = renderStatusPage(ctx, hist, lang, refreshMs);
+      const now = ctx.clock.now();
+      const announcements = await recentAnnouncements(ctx.store, { from: now - ANNOUNCED_PAST_MS, to: now + ANNOUNCED_AHEAD_MS, limit: 10 });
+      const html = renderStatusPage(ctx, hist, lang, { refreshMs, announcements });
       cached = { at: performance.now(), key, html, gzip: undefined };
       rendered.set(slot, cached);
     }

@@ -8,12 +8,14 @@ import { send } from '../http.js';
 import type { Router } from '../server.js';
 import type { Incident } from '../status/incidents.js';
 import type { Status } from '../status/types.js';
+import { recentAnnouncements } from '../api/announcements.js';
 import { readDeclaration } from '../api/declaration.js';
 import { probeTarget } from '../api/format.js';
 import { responseChart, type ChartPoint } from './chart.js';
 import { STATUS_LABEL, STATUS_SYMBOL, TEXT, type Lang } from './labels.js';
 import { pickLang } from './lang.js';
 import { escapeHtml, formats, page, statusStyle, type Formats } from './layout.js';
+import { announcementsSection } from './announcements.js';
 import { PORTAL_TEXT } from './texts.js';
 
 const DAY = 86_400_000;
@@ -134,6 +136,7 @@ export async function renderSystemPage(ctx: CollectorContext, system: SystemConf
   const causes = (st?.cause ?? []).map((id) => names.get(id) ?? id);
   const decl = await readDeclaration(ctx, system, now - 30 * DAY, now, now);
   const incidents = await ctx.store.incidents({ system: system.id, from: now - 30 * DAY, limit: 20 });
+  const announcements = await recentAnnouncements(ctx.store, { system: system.id, from: now - 30 * DAY, to: now + 60 * DAY, limit: 10 });
 
   const link = (id: string): string => `<a href="/systems/${encodeURIComponent(id)}${q}">${escapeHtml(names.get(id) ?? id)}</a>`;
   const deps = Object.entries(system.depends_on).map(([id, impact]) => `<li>${link(id)} (${p.impact[impact]}) ${badge(ctx.tracker.get(id)?.status ?? 'unknown', lang)}</li>`);
@@ -176,6 +179,7 @@ export async function renderSystemPage(ctx: CollectorContext, system: SystemConf
 ${st === undefined ? '' : `<p class="since">${t.since} ${escapeHtml(fmt.dateTime(st.since))}</p>`}
 ${system.description === undefined ? '' : `<p>${escapeHtml(system.description)}</p>`}
 ${system.url === undefined ? '' : `<p><a href="${escapeHtml(system.url)}">${escapeHtml(system.url)}</a></p>`}
+${announcementsSection(announcements, names, lang, fmt)}
 ${declarationTable(decl, charts, lang, fmt)}
 <section aria-labelledby="h-rt"><h2 id="h-rt">${p.responseTime}</h2><p class="muted">${p.responseTimeNote}</p>
 ${chartBlocks.join('\n')}</section>

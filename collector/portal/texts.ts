@@ -10,6 +10,9 @@ export interface PortalText {
   maintenance: string;
   maintenanceActive: string;
   maintenanceScheduled: string;
+  announcements: string;
+  announcementKind: Record<'release' | 'interface_change' | 'info', string>;
+  readMore: string;
   systems: string;
   pastIncidents: string;
   noPastIncidents: string;
@@ -73,6 +76,9 @@ export const PORTAL_TEXT: Record<Lang, PortalText> = {
     maintenance: 'Servicevinduer',
     maintenanceActive: 'I gang',
     maintenanceScheduled: 'Planlagt',
+    announcements: 'Meddelelser',
+    announcementKind: { release: 'Ny version', interface_change: 'Ændret snitflade', info: 'Information' },
+    readMore: 'Læs mere',
     systems: 'Systemer',
     pastIncidents: 'Tidligere hændelser (30 dage)',
     noPastIncidents: 'Ingen hændelser de seneste 30 dage.',
@@ -133,6 +139,9 @@ export const PORTAL_TEXT: Record<Lang, PortalText> = {
     maintenance: 'Service windows',
     maintenanceActive: 'In progress',
     maintenanceScheduled: 'Scheduled',
+    announcements: 'Announcements',
+    announcementKind: { release: 'Release', interface_change: 'Interface change', info: 'Information' },
+    readMore: 'Read more',
     systems: 'Systems',
     pastIncidents: 'Past incidents (30 days)',
     noPastIncidents: 'No incidents in the last 30 days.',

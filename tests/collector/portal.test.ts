@@ -41,6 +41,20 @@ beforeAll(async () => {
     body: JSON.stringify({ systems: ['virk'], start, end, title: { da: 'Opgradering af Virk', en: 'Virk upgrade' } }),
   });
   expect(w.status).toBe(201);
+  // A release of Virk next week, announced by an operator.
+  const an = await fetch(`${base}/api/v1/announcements`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      systems: ['virk'],
+      kind: 'release',
+      at: new Date(now + 7 * 86_400_000).toISOString(),
+      title: { da: 'Virk 4.2', en: 'Virk 4.2 released' },
+      body: { da: 'Ny indberetning af moms.', en: 'New VAT returns.' },
+      link: 'https://virk.dk/nyt',
+    }),
+  });
+  expect(an.status).toBe(201);
 });
 afterAll(async () => {
   await h?.close();
@@ -74,6 +88,16 @@ describe('GET /', () => {
     expect(text(window)).toContain('Virk');
     expect(text(one(r.doc, '#updated'))).toMatch(/^Opdateret \d+\. \w+ \d{4}/);
     expect(text(one(r.doc, '#history'))).toContain('Ingen hændelser de seneste 30 dage.');
+  });
+
+  it('carries the operators\' announcements, in the page\'s language, also on the system\'s page', async () => {
+    const da = one((await get('/')).doc, '#announcements article');
+    expect(text(one(da, 'h3'))).toBe('Virk 4.2 Ny version');
+    expect(text(da)).toContain('Ny indberetning af moms. Læs mere');
+    expect(one(da, 'a')?.attribs.href).toBe('https://virk.dk/nyt');
+    expect(text(one((await get('/?lang=en')).doc, '#announcements h3'))).toBe('Virk 4.2 released Release');
+    expect(text(one((await get('/systems/virk')).doc, '#announcements h3'))).toBe('Virk 4.2 Ny version');
+    expect(one((await get('/systems/mitid')).doc, '#announcements')?.attribs.hidden).toBeDefined();
   });
 
   it('draws 90 days of history per system, today with the outage, and names the days that had one', async () => {
