@@ -16,6 +16,7 @@ import { SqliteStore } from '../collector/store/sqlite.js';
 import type { StatusChange, StoredResult } from '../collector/store/types.js';
 import type { ProbeErrorCode } from '../protocol/messages.js';
 import { numberArg } from './harness.js';
+import { seededRandom as seeded } from '../lib/random.js';
 
 const SYSTEMS = 100;
 const PROBES = 5;
@@ -39,17 +40,6 @@ const FAILURES: { code: ProbeErrorCode; message: string; status?: number }[] = [
   { code: 'body_mismatch', message: 'the body does not contain "Log ind"', status: 200 },
 ];
 
-// mulberry32: the same fleet every run.
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Series {
   system: string;

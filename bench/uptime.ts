@@ -15,6 +15,7 @@ import { SqliteStore } from '../collector/store/sqlite.js';
 import type { StatusChange } from '../collector/store/types.js';
 import { UptimeGauges } from '../collector/uptime/gauges.js';
 import { monthBounds, monthReport } from '../collector/uptime/report.js';
+import { seededRandom } from '../lib/random.js';
 import { numberArg } from './harness.js';
 
 const GOAL_MS = 200;
@@ -39,8 +40,7 @@ async function main(): Promise<void> {
     const { from, to } = monthBounds(MONTH, TZ)!;
     // A few days of history before the month, as a running collector has.
     const start = from - 3 * DAY;
-    let seed = 7;
-    const random = (): number => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const random = seededRandom(7);
     const bad: Status[] = ['major_outage', 'partial_outage', 'degraded_performance', 'under_maintenance', 'unknown'];
     let rows = 0;
     for (const s of systems) {

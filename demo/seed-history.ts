@@ -3,6 +3,7 @@
 // days of history. Deterministic for a seed. Never used by a real collector's data.
 import type { Status } from '../collector/status/types.js';
 import type { Store, StatusChange } from '../collector/store/types.js';
+import { seededRandom } from '../lib/random.js';
 
 export interface SeedOptions {
   systems: readonly { id: string; depends_on?: Readonly<Record<string, string>> }[];
@@ -15,8 +16,7 @@ export interface SeedOptions {
 }
 
 export async function seedHistory(store: Store, opts: SeedOptions): Promise<number> {
-  let seed = opts.seed ?? 11;
-  const random = (): number => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+  const random = seededRandom(opts.seed ?? 11);
   const from = opts.now - opts.days * 86_400_000;
   const rate = opts.incidentsPerDay ?? 0.04;
   const bad: { status: Status; minutes: [number, number] }[] = [

@@ -1,17 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { LatencySketch, RELATIVE_ACCURACY } from '../../collector/store/sketch.js';
+import { seededRandom } from '../../lib/random.js';
 
-// A small seeded generator (mulberry32), so a failure can be reproduced.
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Seeded, so a failure can be reproduced.
+const random = seededRandom;
 
 /** Log-normal latencies around `median` ms, with a tail. */
 function latencies(n: number, median: number, seed: number): number[] {

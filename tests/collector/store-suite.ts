@@ -7,6 +7,7 @@ import type { MaintenanceWindow } from '../../collector/status/maintenance.js';
 import type { Status } from '../../collector/status/types.js';
 import { latencyPercentile, mergeAggregates } from '../../collector/store/aggregates.js';
 import type { Announcement, HourAggregate, Store, StoredResult } from '../../collector/store/types.js';
+import { seededRandom } from '../../lib/random.js';
 
 export interface StoreHarness {
   open(): Store;
@@ -35,17 +36,8 @@ export function result(over: Partial<StoredResult> = {}): StoredResult {
 
 const HOUR = 3_600_000;
 
-/** Seeded pseudo-random numbers in [0, 1) (mulberry32): the same results every run. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded pseudo-random numbers in [0, 1): the same results every run. */
+export const seeded = seededRandom;
 
 /** Two hours of results from two agents for two probes, one a minute each, with failures. */
 function twoHours(): StoredResult[] {

@@ -7,6 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, expect, it, onTestFailed } from 'vitest';
 import WebSocket from 'ws';
+import { REJECT_REASONS, type RejectReason } from '../../collector/metrics.js';
 import type { AckMessage, CollectorMessage } from '../../protocol/messages.js';
 import { TOKENS, TestAgent, getJson, metricsText, res, sample, startHarness, type Harness } from '../collector/helpers.js';
 import { FrameGen, Rng, type Closer, type Frame } from './fuzz-frames.js';
@@ -18,20 +19,8 @@ const FRAMES = Number(process.env.VAGT_FUZZ_FRAMES ?? 4000);
 const MAX_BAD_FRAMES = 100;
 /** ingest.ts: sockets one agent may hold at once. */
 const MAX_CONNECTIONS = 8;
-const REASONS = [
-  'unauthorized',
-  'invalid_frame',
-  'invalid_message',
-  'invalid_result',
-  'too_big',
-  'unsupported_version',
-  'unknown_probe',
-  'duplicate',
-  'rate_limited',
-  'too_many_connections',
-  'not_reading',
-] as const;
-type Reason = (typeof REASONS)[number];
+const REASONS = REJECT_REASONS;
+type Reason = RejectReason;
 
 /** The heap after a full collection; without --expose-gc, V8 lends us its gc. */
 function gc(): void {
