@@ -9,11 +9,11 @@ import { badParameter, onlyParams } from '../api/params.js';
 import type { CollectorContext } from '../context.js';
 import { send } from '../http.js';
 import type { Router } from '../server.js';
-import type { Incident, IncidentUpdate, OperatorStatus } from '../status/incidents.js';
+import type { Incident, IncidentUpdate } from '../status/incidents.js';
 import type { MaintenanceWindow } from '../status/maintenance.js';
 import type { Status } from '../status/types.js';
 import type { AnnouncementKind } from '../store/types.js';
-import { STATUS_LABEL, TEXT, type Lang } from './labels.js';
+import { OPERATOR_LABEL, STATUS_LABEL, TEXT, type Lang } from './labels.js';
 import { escapeHtml } from './page.js';
 
 const DAY = 86_400_000;
@@ -36,7 +36,7 @@ export const FEED_TEXT = {
     resolvedTitle: (name: string) => `Løst: hændelse i ${name}`,
     kind: { opened: 'Åbnet', updated: 'Opdateret', resolved: 'Løst', operator: 'Besked' } as Record<string, string>,
     priority: (p: number) => `prioritet ${p}`,
-    operator: { investigating: 'Undersøges', identified: 'Årsag fundet', monitoring: 'Overvåges', resolved: 'Løst' } as Record<OperatorStatus, string>,
+    operator: OPERATOR_LABEL.da,
     windowTitle: (title: string, names: string) => `Servicevindue: ${title} (${names})`,
     window: (from: string, to: string) => `Fra ${from} til ${to}.`,
     affects: (names: string) => `Berører ${names}.`,
@@ -52,7 +52,7 @@ export const FEED_TEXT = {
     resolvedTitle: (name: string) => `Resolved: incident in ${name}`,
     kind: { opened: 'Opened', updated: 'Updated', resolved: 'Resolved', operator: 'Message' } as Record<string, string>,
     priority: (p: number) => `priority ${p}`,
-    operator: { investigating: 'Investigating', identified: 'Identified', monitoring: 'Monitoring', resolved: 'Resolved' } as Record<OperatorStatus, string>,
+    operator: OPERATOR_LABEL.en,
     windowTitle: (title: string, names: string) => `Maintenance: ${title} (${names})`,
     window: (from: string, to: string) => `From ${from} to ${to}.`,
     affects: (names: string) => `Affects ${names}.`,

@@ -1,5 +1,6 @@
 // Words and colours for statuses. Status is always shown in words and a symbol as well as a
 // colour, so it reads without colour vision (WCAG 1.4.1).
+import type { OperatorStatus } from '../status/incidents.js';
 import type { Status } from '../status/types.js';
 
 export type Lang = 'da' | 'en';
@@ -21,6 +22,12 @@ export const STATUS_LABEL: Record<Lang, Record<Status, string>> = {
     under_maintenance: 'Under maintenance',
     unknown: 'Unknown',
   },
+};
+
+/** Statuspage's incident states, as operators set them (POST /api/v1/incidents/{id}/updates). */
+export const OPERATOR_LABEL: Record<Lang, Record<OperatorStatus, string>> = {
+  da: { investigating: 'Undersøges', identified: 'Årsag fundet', monitoring: 'Overvåges', resolved: 'Løst' },
+  en: { investigating: 'Investigating', identified: 'Identified', monitoring: 'Monitoring', resolved: 'Resolved' },
 };
 
 /** Foreground colours with at least 4.5:1 contrast on white. */

@@ -19,6 +19,8 @@ export interface Formats {
   percent(v: number, digits?: number): string;
   /** "1 t 5 min" / "1 h 5 min" */
   duration(seconds: number): string;
+  /** A response time: "420 ms", "2,5 s". */
+  ms(ms: number): string;
 }
 
 const cache = new Map<string, Formats>();
@@ -65,6 +67,7 @@ export function formats(lang: Lang, timeZone: string): Formats {
       if (hours < 48) return m % 60 === 0 ? `${hours} ${h}` : `${hours} ${h} ${m % 60} min`;
       return `${Math.round(hours / 24)} ${lang === 'da' ? 'dage' : 'days'}`;
     },
+    ms: (v) => (v < 1000 ? `${Math.round(v)} ms` : `${numberFormat(locale, v < 10_000 ? 1 : 0).format(v / 1000)} s`),
   };
   cache.set(key, f);
   return f;

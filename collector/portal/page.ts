@@ -7,12 +7,12 @@ import type { CollectorContext } from '../context.js';
 import { send } from '../http.js';
 import type { Router } from '../server.js';
 import { recentAnnouncements } from '../api/announcements.js';
-import type { Incident } from '../status/incidents.js';
+import type { Incident, IncidentUpdate } from '../status/incidents.js';
 import type { Announcement } from '../store/types.js';
 import { announcementsSection } from './announcements.js';
 import type { Status } from '../status/types.js';
 import { PortalHistory, readHistory, type HistorySnapshot, type SystemHistory } from './history.js';
-import { STATUS_COLOUR, STATUS_LABEL, STATUS_SYMBOL, TEXT, type Lang } from './labels.js';
+import { OPERATOR_LABEL, STATUS_COLOUR, STATUS_LABEL, STATUS_SYMBOL, TEXT, type Lang } from './labels.js';
 import { pickLang } from './lang.js';
 import { escapeHtml, formats, page, statusStyle, type Formats } from './layout.js';
 import { LIVE_SCRIPT, statusVersion } from './live-script.js';
@@ -65,12 +65,11 @@ function incidentCard(i: Incident, names: ReadonlyMap<string, string>, lang: Lan
 ${affects}<p class="since">${p.started} ${escapeHtml(fmt.dateTime(i.started_at))}</p>${updates.length === 0 ? '' : `<ul class="updates">${updates.join('')}</ul>`}</article>`;
 }
 
-/** An operator's update carries texts per language (added by the operators' API); others a message. */
-function operatorText(u: object, lang: Lang): string | undefined {
-  const m = (u as { text?: unknown; message_i18n?: unknown }).text ?? (u as { message_i18n?: unknown }).message_i18n;
-  if (typeof m !== 'object' || m === null) return undefined;
-  const texts = m as Partial<Record<Lang, string>>;
-  return texts[lang] ?? texts.da;
+/** An operator's update in the page's language, with its Statuspage state ("Årsag fundet: …"). */
+function operatorText(u: IncidentUpdate, lang: Lang): string | undefined {
+  if (u.operator === undefined) return undefined;
+  const text = (lang === 'en' ? u.operator.message.en : undefined) ?? u.operator.message.da;
+  return `${OPERATOR_LABEL[lang][u.operator.status]}: ${text}`;
 }
 
 function incidentsSection(ctx: CollectorContext, lang: Lang, fmt: Formats): string {
@@ -164,7 +163,7 @@ function systemsSection(ctx: CollectorContext, hist: HistorySnapshot, lang: Lang
     const slowState = ctx.tracker.slowState(s.id);
     const slow =
       slowState?.firing === true && s.response_time !== undefined && slowState.value !== undefined
-        ? `<p class="notice">${escapeHtml(p.slow(fmt.duration(slowState.value / 1000).replace(/^0 s$/, `${Math.round(slowState.value)} ms`), fmt.duration(s.response_time.slow / 1000)))}</p>`
+        ? `<p class="notice">${escapeHtml(p.slow(fmt.ms(slowState.value), fmt.ms(s.response_time.slow)))}</p>`
         : '';
     const since = st === undefined ? '' : `<span class="since">${t.since} ${escapeHtml(fmt.dateTime(st.since))}</span>`;
     return `<li class="sys" data-system="${escapeHtml(s.id)}"><div class="head"><h3><a href="/systems/${encodeURIComponent(s.id)}${q}">${escapeHtml(s.name)}</a></h3><div>${statusBadge(status, lang)} ${since}</div></div>

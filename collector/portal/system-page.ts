@@ -77,8 +77,7 @@ function declarationTable(decl: Declaration, charts: SystemCharts, lang: Lang, f
   const p = PORTAL_TEXT[lang];
   // A target as declared ("99,7 %"), a measurement to two decimals.
   const declared = (v: number): string => fmt.percent(v, v % 1 === 0 ? 0 : String(v).split('.')[1]?.length ?? 1);
-  const ms = (v: number): string =>
-    v >= 1000 ? `${(v / 1000).toLocaleString(lang === 'da' ? 'da-DK' : 'en-GB', { maximumFractionDigits: 2 })} s` : `${Math.round(v)} ms`;
+  const ms = (v: number): string => fmt.ms(v);
   const rows = Object.entries(decl.uptime).map(
     ([w, u]) =>
       `<tr><th scope="row">${escapeHtml(p.uptime(w))}</th><td>${u.target === null ? '–' : declared(u.target)}</td><td>${u.uptime === null ? '–' : fmt.percent(u.uptime)}</td><td>${p.met(u.met)}</td></tr>`,

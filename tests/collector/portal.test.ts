@@ -55,6 +55,13 @@ beforeAll(async () => {
     }),
   });
   expect(an.status).toBe(201);
+  // The operators' word on MitID's incident.
+  const up = await fetch(`${base}/api/v1/incidents/1/updates`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ status: 'identified', message: { da: 'Fejl hos leverandøren; vi arbejder på det.', en: 'A supplier fault; we are on it.' } }),
+  });
+  expect(up.status).toBe(201);
 });
 afterAll(async () => {
   await h?.close();
@@ -82,6 +89,9 @@ describe('GET /', () => {
     const incident = one(r.doc, '#incidents article');
     expect(text(one(incident, 'h3'))).toBe('MitID (prioritet 1) ✕ Større nedbrud');
     expect(text(incident)).toContain('Berører Virk');
+    // Newest first: the operators' words, with their Statuspage state, above the engine's.
+    expect(all(incident, '.updates li').map((li) => text(li).replace(/^\d\d[.:]\d\d /, ''))[0]).toBe('Årsag fundet: Fejl hos leverandøren; vi arbejder på det.');
+    expect(text(one((await get('/?lang=en')).doc, '#incidents .updates li'))).toMatch(/^\d\d:\d\d Identified: A supplier fault; we are on it\.$/);
     // The service window announced for tomorrow.
     const window = one(r.doc, '#maintenance article');
     expect(text(one(window, 'h3'))).toBe('Opgradering af Virk ⚙ Planlagt');
@@ -168,10 +178,10 @@ describe('GET /systems/{id}', () => {
       ['Oppetid, hele døgnet', '–', '0,00 %', '–'],
       ['Svartid (95-percentil)', '–', '120 ms (24 t)', '–'],
     ]);
-    // MitID's incident affects Virk: priority 1, still open, no operator's word yet.
+    // MitID's incident affects Virk: priority 1, still open, the operators' first word within seconds.
     const handling = all(r.doc, 'section[aria-labelledby=h-decl] h3 + .table tbody tr').map((tr) => all(tr, 'th,td').map((c) => text(c)));
     expect(handling).toEqual([
-      ['prioritet 1', '1', '– / –', '– / – (1 åbne)'],
+      ['prioritet 1', '1', expect.stringMatching(/^\d+ s \/ \d+ s$/), '– / – (1 åbne)'],
       ['prioritet 2', '0', '– / –', '– / –'],
       ['prioritet 3', '0', '– / –', '– / –'],
     ]);
@@ -194,6 +204,25 @@ describe('GET /systems/{id}', () => {
     expect(r.status).toBe(404);
     expect(r.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(text(one(r.doc, 'main h2'))).toBe('Systemet findes ikke.');
+  });
+});
+
+describe('long response times', () => {
+  it('names them beside the system, with the measured value and the limit', async () => {
+    const systems = [{ id: 'skat', name: 'Skat', response_time: { slow: '100ms', for: '0s' }, probes: [{ id: 'front', type: 'http', url: 'https://skat.dk/' }] }];
+    const slow = await startHarness({ config: (dir) => testConfig(dir, { systems }) });
+    try {
+      const a = await TestAgent.ready(slow.wsUrl, 'kbh-1');
+      await a.batch(1, [res({ seq: 1, system: 'skat', duration_ms: 2500 })]);
+      await a.close();
+      const r = await fetch(slow.collector.url + '/');
+      const doc = parseDocument(await r.text());
+      const li = one(doc, 'li.sys[data-system=skat]');
+      expect(text(one(li, '.st'))).toBe('◔ Nedsat ydeevne');
+      expect(text(one(li, '.notice'))).toBe('Lange svartider: 2,5 s (grænse 100 ms)');
+    } finally {
+      await slow.close();
+    }
   });
 });
 
