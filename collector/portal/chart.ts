@@ -24,8 +24,6 @@ function niceCeil(v: number): number {
   return 10 * exp;
 }
 
-const ms = (v: number): string => (v >= 1000 ? `${+(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`);
-
 export function responseChart(opts: {
   points: readonly ChartPoint[];
   from: number;
@@ -37,6 +35,7 @@ export function responseChart(opts: {
   limit?: number | undefined;
 }): string {
   const { points, from, to, fmt } = opts;
+  const ms = (v: number): string => fmt.ms(v);
   const max = niceCeil(Math.max(1, opts.limit ?? 0, ...points.map((p) => p.p95)) * 1.05);
   const x = (t: number): number => LEFT + ((t - from) / (to - from)) * (W - LEFT - RIGHT);
   const y = (v: number): number => TOP + (1 - v / max) * (H - TOP - BOTTOM);
