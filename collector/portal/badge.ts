@@ -6,14 +6,8 @@ import { HttpError, send } from '../http.js';
 import type { Router } from '../server.js';
 import type { Status } from '../status/types.js';
 import { STATUS_COLOUR, STATUS_LABEL, STATUS_SYMBOL, type Lang } from './labels.js';
+import { escapeXml } from './xml.js';
 
-const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-// Control characters and lone surrogates are not allowed in XML at all: dropped, not escaped.
-// eslint-disable-next-line no-control-regex
-const NOT_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-
-/** Text for XML content and attribute values (SVG): escaped, and without characters XML forbids. */
-export const escapeXml = (s: string): string => s.replace(NOT_XML, '').replace(/[&<>"']/g, (c) => XML_ESCAPES[c] ?? c);
 
 /**
  * Approximate advance width of `text` in Verdana (the badge font; wide enough for the system

@@ -8,7 +8,8 @@ import type { ELK, ElkNode } from 'elkjs/lib/elk-api.js';
 import type { Impact, SystemConfig } from '../../config/schema.js';
 import type { Model } from '../model.js';
 import type { Status, SystemStatus } from '../status/types.js';
-import { escapeXml, textWidth } from './badge.js';
+import { textWidth } from './badge.js';
+import { escapeXml } from './xml.js';
 import { STATUS_COLOUR, STATUS_LABEL, STATUS_SYMBOL, type Lang } from './labels.js';
 
 export interface Point {

@@ -14,6 +14,7 @@ import type { MaintenanceWindow } from '../status/maintenance.js';
 import type { Status } from '../status/types.js';
 import type { AnnouncementKind } from '../store/types.js';
 import { OPERATOR_LABEL, STATUS_LABEL, TEXT, type Lang } from './labels.js';
+import { escapeXml } from './xml.js';
 import { escapeHtml } from './page.js';
 
 const DAY = 86_400_000;
@@ -118,11 +119,6 @@ export function timeFormatter(lang: Lang, timeZone: string): (ms: number) => str
 
 // ---- Atom ---------------------------------------------------------------------------------------
 
-// Characters XML 1.0 does not allow at all (C0 controls but tab, CR, LF; lone surrogates; FFFE/FFFF).
-// eslint-disable-next-line no-control-regex
-const NOT_XML = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
-const XML_ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' };
-export const escapeXml = (s: string): string => s.replace(NOT_XML, '\uFFFD').replace(/[&<>"']/g, (c) => XML_ESCAPES[c] ?? c);
 
 /** A name-based (version 5 style) UUID as a URN: the same event always gets the same id. */
 const NAMESPACE = Buffer.from('4b1f0c3e9a2d4e7f8c6b5a4d3e2f1a0b', 'hex');
