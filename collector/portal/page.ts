@@ -10,6 +10,7 @@ import { recentAnnouncements } from '../api/announcements.js';
 import type { Incident, IncidentUpdate } from '../status/incidents.js';
 import type { Announcement } from '../store/types.js';
 import { announcementsSection } from './announcements.js';
+import { boxText, boxView } from './embed.js';
 import type { Status } from '../status/types.js';
 import { PortalHistory, readHistory, type HistorySnapshot, type SystemHistory } from './history.js';
 import { OPERATOR_LABEL, STATUS_COLOUR, STATUS_LABEL, STATUS_SYMBOL, TEXT, type Lang } from './labels.js';
@@ -21,31 +22,18 @@ import { PORTAL_TEXT } from './texts.js';
 
 export { escapeHtml } from './layout.js';
 
-/** Problems are what end users notice; maintenance is announced, unknown is ours. */
-const isProblem = (s: Status): boolean => s !== 'operational' && s !== 'unknown' && s !== 'under_maintenance';
-
 function statusBadge(status: Status, lang: Lang): string {
   return `<span class="st" style="${statusStyle(status)}"><span aria-hidden="true">${STATUS_SYMBOL[status]}</span> ${escapeHtml(STATUS_LABEL[lang][status])}</span>`;
 }
 
+/** The summary line: the same words and worst status as the embeddable box (embed.ts). */
 function summary(ctx: CollectorContext, lang: Lang): string {
-  const t = TEXT[lang];
-  const statuses = ctx.model().systems.map((s) => ctx.tracker.get(s.id)?.status ?? 'unknown');
-  const problems = statuses.filter(isProblem).length;
-  const maintenance = statuses.filter((s) => s === 'under_maintenance').length;
-  const unknown = statuses.includes('unknown');
-  const text =
-    statuses.length === 0
-      ? t.none
-      : problems > 0
-        ? t.someProblems(problems)
-        : maintenance > 0
-          ? t.someMaintenance(maintenance)
-          : unknown
-            ? t.someUnknown
-            : t.allOk;
-  const worst: Status = statuses.includes('major_outage') ? 'major_outage' : problems > 0 ? 'partial_outage' : maintenance > 0 ? 'under_maintenance' : unknown ? 'unknown' : 'operational';
-  return `<p id="summary" class="summary" role="status" style="border-color:${STATUS_COLOUR[worst]}"><span aria-hidden="true" style="${statusStyle(worst)}">${STATUS_SYMBOL[worst]}</span> ${escapeHtml(text)}</p>`;
+  const systems = ctx.model().systems.map((s) => {
+    const st = ctx.tracker.get(s.id);
+    return { id: s.id, name: s.name, status: st?.status ?? 'unknown', cause: st?.cause ?? [] };
+  });
+  const { status, text } = boxView(systems, boxText(lang));
+  return `<p id="summary" class="summary" role="status" style="border-color:${STATUS_COLOUR[status]}"><span aria-hidden="true" style="${statusStyle(status)}">${STATUS_SYMBOL[status]}</span> ${escapeHtml(text)}</p>`;
 }
 
 function incidentCard(i: Incident, names: ReadonlyMap<string, string>, lang: Lang, fmt: Formats): string {
