@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3';
 import { VagtError } from '../../lib/errors.js';
 import { EVENTS_MIGRATION, INTERVALS_MIGRATION, MAINTENANCE_MIGRATION } from './sqlite-events.js';
 import { OPERATOR_MIGRATION } from './sqlite-announcements.js';
+import { NOTIFY_MIGRATION } from './sqlite-notify.js';
 import { ROLLUP_MIGRATION } from './sqlite-rollup.js';
 
 const MIGRATIONS: readonly string[] = [
@@ -71,6 +72,8 @@ const MIGRATIONS: readonly string[] = [
   // 6: operators' updates to incidents (an `operator` column of incident_updates) and
   // announcements of releases and interface changes (sqlite-announcements.ts).
   OPERATOR_MIGRATION,
+  // 7: the notifications' delivery outbox and e-mail subscriptions (sqlite-notify.ts).
+  NOTIFY_MIGRATION,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
