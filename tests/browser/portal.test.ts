@@ -134,8 +134,8 @@ describe('the status page', () => {
     await page.context().close();
   });
 
-  it('has no serious accessibility violations (axe-core, WCAG 2.1 A and AA), also on a system page', async () => {
-    for (const path of ['/', '/?lang=en', '/systems/nemlog-in', '/systems/borger-dk?lang=en']) {
+  it('has no serious accessibility violations (axe-core, WCAG 2.1 A and AA), also on a system page and the map', async () => {
+    for (const path of ['/', '/?lang=en', '/systems/nemlog-in', '/systems/borger-dk?lang=en', '/dependencies', '/dependencies?lang=en']) {
       const page = await open(path);
       expect(await seriousViolations(page), path).toEqual([]);
       await page.context().close();
@@ -143,7 +143,7 @@ describe('the status page', () => {
   });
 
   it('fits a phone: nothing wider than the screen', async () => {
-    for (const path of ['/', '/systems/nemlog-in']) {
+    for (const path of ['/', '/systems/nemlog-in', '/dependencies']) {
       const page = await open(path, { width: 375 });
       const { scroll, client } = await page.evaluate(() => {
         const d = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
