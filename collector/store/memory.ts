@@ -26,6 +26,8 @@ import {
   type StatusChangeQuery,
   type Store,
   type StoredResult,
+  type Subscription,
+  type SubscriptionQuery,
 } from './types.js';
 
 const key = (...parts: (string | number)[]): string => parts.join('\u0000');
@@ -43,6 +45,7 @@ export class MemoryStore implements Store {
   #alerts: StoredAlert[] = [];
   #maintenance = new Map<string, MaintenanceWindow>();
   #announcements = new Map<string, Announcement>();
+  #subscriptions = new Map<string, Subscription>();
   /** Hours that received results since the last roll-up. */
   #dirty = new Set<number>();
   #prunedBefore = -Infinity;
@@ -367,6 +370,46 @@ export class MemoryStore implements Store {
       const removed = { status_changes, incidents, alerts: this.#alerts.length - alerts.length };
       this.#alerts = alerts;
       return removed;
+    });
+  }
+
+  saveSubscription(s: Subscription): Promise<void> {
+    return this.#run(() => {
+      // As SQLite's unique columns do: one row per id, address and token hash.
+      for (const [id, o] of this.#subscriptions)
+        if (id === s.id || o.email === s.email || o.token_sha256 === s.token_sha256) this.#subscriptions.delete(id);
+      this.#subscriptions.set(s.id, structuredClone(s));
+    });
+  }
+
+  subscriptions(q: SubscriptionQuery = {}): Promise<Subscription[]> {
+    return this.#run(() =>
+      [...this.#subscriptions.values()]
+        .filter(
+          (s) =>
+            (q.id === undefined || s.id === q.id) &&
+            (q.email === undefined || s.email === q.email) &&
+            (q.token_sha256 === undefined || s.token_sha256 === q.token_sha256) &&
+            (q.state === undefined || s.state === q.state),
+        )
+        .sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+        .map((s) => structuredClone(s)),
+    );
+  }
+
+  deleteSubscription(id: string): Promise<boolean> {
+    return this.#run(() => this.#subscriptions.delete(id));
+  }
+
+  prunePendingSubscriptions(before: number): Promise<number> {
+    return this.#run(() => {
+      let n = 0;
+      for (const [id, s] of this.#subscriptions)
+        if (s.state === 'pending' && s.created_at < before) {
+          this.#subscriptions.delete(id);
+          n++;
+        }
+      return n;
     });
   }
 

@@ -14,6 +14,7 @@ import type { MaintenanceWindow } from '../status/maintenance.js';
 import { migrate } from './sqlite-schema.js';
 import * as events from './sqlite-events.js';
 import * as announcements from './sqlite-announcements.js';
+import * as subscriptions from './sqlite-subscriptions.js';
 import { SqliteRollup } from './sqlite-rollup.js';
 import {
   isNewer,
@@ -33,6 +34,8 @@ import {
   type StatusChangeQuery,
   type Store,
   type StoredResult,
+  type Subscription,
+  type SubscriptionQuery,
 } from './types.js';
 
 interface ResultRow {
@@ -419,6 +422,22 @@ export class SqliteStore implements Store {
 
   pruneStatusHistory(before: number): Promise<HistoryPruned> {
     return this.#run(() => events.pruneStatusHistory(this.#db, before));
+  }
+
+  saveSubscription(s: Subscription): Promise<void> {
+    return this.#run(() => subscriptions.saveSubscription(this.#db, s));
+  }
+
+  subscriptions(q: SubscriptionQuery = {}): Promise<Subscription[]> {
+    return this.#run(() => subscriptions.querySubscriptions(this.#db, q));
+  }
+
+  deleteSubscription(id: string): Promise<boolean> {
+    return this.#run(() => subscriptions.deleteSubscription(this.#db, id));
+  }
+
+  prunePendingSubscriptions(before: number): Promise<number> {
+    return this.#run(() => subscriptions.prunePendingSubscriptions(this.#db, before));
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 // The storage interface. SQLite implements it today, an in-memory store backs tests, and a
 // PostgreSQL store can be added later: every method is async for that reason, and both existing
 // stores pass one shared test suite (tests/collector/store-suite.ts), as gatus does.
+import type { NotificationConfig } from '../../config/schema.js';
 import type { ResultRecord } from '../../protocol/messages.js';
 import type { Alert, AlertEvent } from '../status/alerts.js';
 import type { Incident, IncidentChange, IncidentUpdate } from '../status/incidents.js';
@@ -149,6 +150,32 @@ export interface HistoryPruned {
   alerts: number;
 }
 
+export type SubscriptionState = 'pending' | 'confirmed';
+
+/** Someone who subscribed by e-mail (POST /api/v1/subscriptions), confirmed by a link. */
+export interface Subscription {
+  id: string;
+  /** Lower case: one subscription per address. */
+  email: string;
+  /** null: every system, also those configured later. */
+  systems: string[] | null;
+  /** null: every event. */
+  events: NonNullable<NotificationConfig['events']> | null;
+  lang: 'da' | 'en';
+  /** SHA-256 (hex) of the token in the confirmation link; the token itself is never stored. */
+  token_sha256: string;
+  state: SubscriptionState;
+  created_at: number;
+  confirmed_at: number | null;
+}
+
+export interface SubscriptionQuery {
+  id?: string;
+  email?: string;
+  token_sha256?: string;
+  state?: SubscriptionState;
+}
+
 export interface AgentSeen {
   id: string;
   /** Epoch ms. */
@@ -237,6 +264,14 @@ export interface Store {
    * it (but never the incident with the highest id, which keeps ids from being reused).
    */
   pruneStatusHistory(before: number): Promise<HistoryPruned>;
+  /** Stores a subscription by id, replacing one with the same id, e-mail address or token hash. */
+  saveSubscription(s: Subscription): Promise<void>;
+  /** Subscriptions oldest first (by created_at, then id). */
+  subscriptions(q?: SubscriptionQuery): Promise<Subscription[]>;
+  /** False when there was none with that id. */
+  deleteSubscription(id: string): Promise<boolean>;
+  /** Deletes the pending (never confirmed) subscriptions created before `before`; returns how many. */
+  prunePendingSubscriptions(before: number): Promise<number>;
   close(): Promise<void>;
 }
 

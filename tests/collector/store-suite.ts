@@ -6,7 +6,7 @@ import type { Incident, IncidentUpdate } from '../../collector/status/incidents.
 import type { MaintenanceWindow } from '../../collector/status/maintenance.js';
 import type { Status } from '../../collector/status/types.js';
 import { latencyPercentile, mergeAggregates } from '../../collector/store/aggregates.js';
-import type { Announcement, HourAggregate, Store, StoredResult } from '../../collector/store/types.js';
+import type { Announcement, HourAggregate, Store, StoredResult, Subscription } from '../../collector/store/types.js';
 import { seededRandom } from '../../lib/random.js';
 
 export interface StoreHarness {
@@ -568,6 +568,44 @@ export function storeSuite(name: string, makeHarness: () => StoreHarness): void 
       expect(await store.deleteAnnouncement('old')).toBe(true);
       expect(await store.deleteAnnouncement('old')).toBe(false);
       expect((await store.announcements({ limit: 10 })).map((x) => x.id)).toEqual(['planned', 'virk']);
+    });
+
+    it('stores subscriptions once per id, address and token hash, finds and prunes them, and keeps them across a reopen', async () => {
+      const sub = (id: string, email: string, over: Partial<Subscription> = {}): Subscription => ({
+        id,
+        email,
+        systems: ['mitid', 'virk'],
+        events: null,
+        lang: 'da',
+        token_sha256: `hash-${id}`,
+        state: 'pending',
+        created_at: T0,
+        confirmed_at: null,
+        ...over,
+      });
+      const anna = sub('s-1', 'anna@example.dk', { state: 'confirmed', confirmed_at: T0 + 60_000, events: ['outage', 'recovery'] });
+      const bo = sub('s-2', 'bo@example.dk', { systems: null, lang: 'en', created_at: T0 + 1 });
+      const old = sub('s-3', 'old@example.dk', { created_at: T0 - 8 * 86_400_000 });
+      for (const s of [bo, anna, old]) await store.saveSubscription(s);
+      expect(await store.subscriptions()).toEqual([old, anna, bo]);
+      expect(await store.subscriptions({ state: 'confirmed' })).toEqual([anna]);
+      expect(await store.subscriptions({ email: 'bo@example.dk' })).toEqual([bo]);
+      expect(await store.subscriptions({ token_sha256: 'hash-s-1' })).toEqual([anna]);
+      expect(await store.subscriptions({ id: 's-2', state: 'confirmed' })).toEqual([]);
+      // The same address under a new id replaces the old row; so does the same id.
+      const bo2 = sub('s-4', 'bo@example.dk', { created_at: T0 + 2 });
+      await store.saveSubscription(bo2);
+      const anna2 = { ...anna, systems: ['mitid'] };
+      await store.saveSubscription(anna2);
+      expect(await store.subscriptions()).toEqual([old, anna2, bo2]);
+      expect(await store.prunePendingSubscriptions(T0 - 86_400_000)).toBe(1);
+      expect(await store.deleteSubscription('s-4')).toBe(true);
+      expect(await store.deleteSubscription('s-4')).toBe(false);
+      expect(await store.subscriptions()).toEqual([anna2]);
+      if (h.reopen !== undefined) {
+        store = await h.reopen(store);
+        expect(await store.subscriptions()).toEqual([anna2]);
+      }
     });
 
     it('persists everything across close and reopen, and stays idempotent on (agent, seq)', async (ctx) => {
