@@ -14,11 +14,16 @@ import {
   type Announcement,
   type AnnouncementQuery,
   type AgentSeen,
+  type ChannelBacklog,
+  type Delivery,
+  type DeliveryQuery,
+  type DeliveryUpdate,
   type HistoryPruned,
   type HourAggregate,
   type AlertQuery,
   type IncidentQuery,
   type IntervalQuery,
+  type NewDelivery,
   type StatusInterval,
   type StoredAlert,
   type ResultQuery,
@@ -46,6 +51,8 @@ export class MemoryStore implements Store {
   #maintenance = new Map<string, MaintenanceWindow>();
   #announcements = new Map<string, Announcement>();
   #subscriptions = new Map<string, Subscription>();
+  /** Notification deliveries by (event id, channel). */
+  #deliveries = new Map<string, Delivery>();
   /** Hours that received results since the last roll-up. */
   #dirty = new Set<number>();
   #prunedBefore = -Infinity;
@@ -407,6 +414,98 @@ export class MemoryStore implements Store {
       for (const [id, s] of this.#subscriptions)
         if (s.state === 'pending' && s.created_at < before) {
           this.#subscriptions.delete(id);
+          n++;
+        }
+      return n;
+    });
+  }
+
+  enqueueDeliveries(rows: readonly NewDelivery[]): Promise<boolean[]> {
+    return this.#run(() =>
+      rows.map((r) => {
+        const k = key(r.event.id, r.channel);
+        if (this.#deliveries.has(k)) return false;
+        this.#deliveries.set(k, {
+          event_id: r.event.id,
+          channel: r.channel,
+          event: structuredClone(r.event),
+          state: 'pending',
+          attempts: 0,
+          next_at: r.next_at,
+          created_at: r.created_at,
+          sent_at: null,
+          last_error: null,
+        });
+        return true;
+      }),
+    );
+  }
+
+  deliveries(q: DeliveryQuery): Promise<Delivery[]> {
+    const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+    return this.#run(() =>
+      [...this.#deliveries.values()]
+        .filter(
+          (d) =>
+            (q.state === undefined || d.state === q.state) &&
+            (q.channel === undefined || d.channel === q.channel) &&
+            (q.event_id === undefined || d.event_id === q.event_id) &&
+            (q.due === undefined || d.next_at <= q.due),
+        )
+        .sort((a, b) => a.next_at - b.next_at || a.created_at - b.created_at || cmp(a.event_id, b.event_id) || cmp(a.channel, b.channel))
+        .slice(0, q.limit)
+        .map((d) => structuredClone(d)),
+    );
+  }
+
+  updateDelivery(eventId: string, channel: string, u: DeliveryUpdate): Promise<boolean> {
+    return this.#run(() => {
+      const d = this.#deliveries.get(key(eventId, channel));
+      if (d?.state !== 'pending') return false;
+      if (u.state !== undefined) d.state = u.state;
+      if (u.attempts !== undefined) d.attempts = u.attempts;
+      if (u.next_at !== undefined) d.next_at = u.next_at;
+      if (u.sent_at !== undefined) d.sent_at = u.sent_at;
+      if (u.last_error !== undefined) d.last_error = u.last_error;
+      if (u.event !== undefined) d.event = structuredClone(u.event);
+      return true;
+    });
+  }
+
+  deferDeliveries(channel: string, until: number): Promise<number> {
+    return this.#run(() => {
+      let n = 0;
+      for (const d of this.#deliveries.values())
+        if (d.channel === channel && d.state === 'pending' && d.next_at < until) {
+          d.next_at = until;
+          n++;
+        }
+      return n;
+    });
+  }
+
+  deliveryBacklog(): Promise<ChannelBacklog[]> {
+    return this.#run(() => {
+      const by = new Map<string, ChannelBacklog>();
+      for (const d of this.#deliveries.values()) {
+        if (d.state !== 'pending') continue;
+        const b = by.get(d.channel);
+        if (b === undefined) by.set(d.channel, { channel: d.channel, pending: 1, next_at: d.next_at });
+        else {
+          b.pending++;
+          b.next_at = Math.min(b.next_at, d.next_at);
+        }
+      }
+      return [...by.values()].sort((a, b) => (a.channel < b.channel ? -1 : a.channel > b.channel ? 1 : 0));
+    });
+  }
+
+  pruneDeliveries(before: number): Promise<number> {
+    return this.#run(() => {
+      let n = 0;
+      for (const [k, d] of this.#deliveries)
+        if (d.state !== 'pending' && d.next_at < before && (d.event.maintenance?.end ?? 0) < before) {
+          this.#deliveries.delete(k);
           n++;
         }
       return n;

@@ -15,6 +15,7 @@ import { migrate } from './sqlite-schema.js';
 import * as events from './sqlite-events.js';
 import * as announcements from './sqlite-announcements.js';
 import * as subscriptions from './sqlite-subscriptions.js';
+import * as outbox from './sqlite-outbox.js';
 import { SqliteRollup } from './sqlite-rollup.js';
 import {
   isNewer,
@@ -22,11 +23,16 @@ import {
   type Announcement,
   type AnnouncementQuery,
   type AgentSeen,
+  type ChannelBacklog,
+  type Delivery,
+  type DeliveryQuery,
+  type DeliveryUpdate,
   type HistoryPruned,
   type HourAggregate,
   type AlertQuery,
   type IncidentQuery,
   type IntervalQuery,
+  type NewDelivery,
   type ResultQuery,
   type StatusInterval,
   type StoredAlert,
@@ -438,6 +444,31 @@ export class SqliteStore implements Store {
 
   prunePendingSubscriptions(before: number): Promise<number> {
     return this.#run(() => subscriptions.prunePendingSubscriptions(this.#db, before));
+  }
+
+  enqueueDeliveries(rows: readonly NewDelivery[]): Promise<boolean[]> {
+    if (rows.length === 0) return Promise.resolve([]);
+    return this.#run(() => outbox.enqueueDeliveries(this.#db, rows));
+  }
+
+  deliveries(q: DeliveryQuery): Promise<Delivery[]> {
+    return this.#run(() => outbox.queryDeliveries(this.#db, q));
+  }
+
+  updateDelivery(eventId: string, channel: string, u: DeliveryUpdate): Promise<boolean> {
+    return this.#run(() => outbox.updateDelivery(this.#db, eventId, channel, u));
+  }
+
+  deferDeliveries(channel: string, until: number): Promise<number> {
+    return this.#run(() => outbox.deferDeliveries(this.#db, channel, until));
+  }
+
+  deliveryBacklog(): Promise<ChannelBacklog[]> {
+    return this.#run(() => outbox.deliveryBacklog(this.#db));
+  }
+
+  pruneDeliveries(before: number): Promise<number> {
+    return this.#run(() => outbox.pruneDeliveries(this.#db, before));
   }
 
   async close(): Promise<void> {

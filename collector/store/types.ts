@@ -2,6 +2,7 @@
 // PostgreSQL store can be added later: every method is async for that reason, and both existing
 // stores pass one shared test suite (tests/collector/store-suite.ts), as gatus does.
 import type { NotificationConfig } from '../../config/schema.js';
+import type { NotifyEvent } from '../notify/types.js';
 import type { ResultRecord } from '../../protocol/messages.js';
 import type { Alert, AlertEvent } from '../status/alerts.js';
 import type { Incident, IncidentChange, IncidentUpdate } from '../status/incidents.js';
@@ -176,6 +177,60 @@ export interface SubscriptionQuery {
   state?: SubscriptionState;
 }
 
+/**
+ * One notification to one channel (collector/notify/outbox.ts): queued before the first attempt,
+ * kept after it finished so that the same event never goes to that channel twice.
+ */
+export type DeliveryState = 'pending' | 'sent' | 'dropped' | 'cancelled';
+
+export interface Delivery {
+  event_id: string;
+  channel: string;
+  event: NotifyEvent;
+  state: DeliveryState;
+  /** Attempts made so far. */
+  attempts: number;
+  /** Pending: when it is due, epoch ms. Finished (sent, dropped, cancelled): when it finished. */
+  next_at: number;
+  created_at: number;
+  sent_at: number | null;
+  last_error: string | null;
+}
+
+export interface NewDelivery {
+  channel: string;
+  event: NotifyEvent;
+  next_at: number;
+  created_at: number;
+}
+
+export interface DeliveryQuery {
+  state?: DeliveryState;
+  channel?: string;
+  event_id?: string;
+  /** Only those with next_at <= due. */
+  due?: number;
+  limit: number;
+}
+
+export interface DeliveryUpdate {
+  state?: DeliveryState;
+  attempts?: number;
+  next_at?: number;
+  sent_at?: number;
+  last_error?: string | null;
+  /** A held delivery loses the systems that flapped back (damping). */
+  event?: NotifyEvent;
+}
+
+/** A channel's pending deliveries. */
+export interface ChannelBacklog {
+  channel: string;
+  pending: number;
+  /** The earliest next_at among them. */
+  next_at: number;
+}
+
 export interface AgentSeen {
   id: string;
   /** Epoch ms. */
@@ -264,6 +319,24 @@ export interface Store {
    * it (but never the incident with the highest id, which keeps ids from being reused).
    */
   pruneStatusHistory(before: number): Promise<HistoryPruned>;
+  /** Queues deliveries once per (event id, channel): per row, true when new, false when already queued (or done). */
+  enqueueDeliveries(rows: readonly NewDelivery[]): Promise<boolean[]>;
+  /** Deliveries by next_at, then created_at, event id and channel. */
+  deliveries(q: DeliveryQuery): Promise<Delivery[]>;
+  /** Changes a pending delivery; false when it is not (any longer) pending, so a finished one stays finished. */
+  updateDelivery(eventId: string, channel: string, u: DeliveryUpdate): Promise<boolean>;
+  /**
+   * Moves the channel's pending deliveries due before `until` to `until` (behind a retry, so that
+   * the channel's messages stay in order); returns how many.
+   */
+  deferDeliveries(channel: string, until: number): Promise<number>;
+  /** Per channel with pending deliveries: how many and the earliest next_at, by channel. */
+  deliveryBacklog(): Promise<ChannelBacklog[]>;
+  /**
+   * Deletes finished deliveries that finished before `before`, except those about a service window
+   * that ends after it (its announcement must not be sent again while the window is ahead).
+   */
+  pruneDeliveries(before: number): Promise<number>;
   /** Stores a subscription by id, replacing one with the same id, e-mail address or token hash. */
   saveSubscription(s: Subscription): Promise<void>;
   /** Subscriptions oldest first (by created_at, then id). */

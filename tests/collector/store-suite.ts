@@ -1,6 +1,7 @@
 // One behavioural suite for every Store, as gatus does: the memory and SQLite stores run it today,
 // a PostgreSQL store will run it tomorrow.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { NotifyEvent } from '../../collector/notify/types.js';
 import type { Alert } from '../../collector/status/alerts.js';
 import type { Incident, IncidentUpdate } from '../../collector/status/incidents.js';
 import type { MaintenanceWindow } from '../../collector/status/maintenance.js';
@@ -605,6 +606,71 @@ export function storeSuite(name: string, makeHarness: () => StoreHarness): void 
       if (h.reopen !== undefined) {
         store = await h.reopen(store);
         expect(await store.subscriptions()).toEqual([anna2]);
+      }
+    });
+
+    it('queues notification deliveries once per (event, channel), in due order, and keeps finished ones finished', async () => {
+      const ev = (id: string, over: Partial<NotifyEvent> = {}): NotifyEvent => ({
+        id,
+        kind: 'outage',
+        at: T0,
+        systems: [{ id: 'mitid', name: 'MitID', status: 'major_outage', own_status: 'major_outage', cause: [], since: T0, url: '/systems/mitid' }],
+        cause: [],
+        links: { status_page: '/' },
+        ...over,
+      });
+      const a = ev('outage:mitid:1');
+      const b = ev('recovery:mitid:2', { kind: 'recovery' });
+      expect(
+        await store.enqueueDeliveries([
+          { channel: 'hook', event: a, next_at: T0, created_at: T0 },
+          { channel: 'chat', event: a, next_at: T0 + 5000, created_at: T0 },
+          { channel: 'hook', event: b, next_at: T0 + 10, created_at: T0 + 10 },
+        ]),
+      ).toEqual([true, true, true]);
+      // The same (event, channel) again is ignored, however it is queued.
+      expect(await store.enqueueDeliveries([{ channel: 'hook', event: a, next_at: T0 + 99, created_at: T0 + 99 }])).toEqual([false]);
+      const due = await store.deliveries({ state: 'pending', due: T0 + 10, limit: 10 });
+      expect(due.map((d) => [d.event_id, d.channel])).toEqual([
+        ['outage:mitid:1', 'hook'],
+        ['recovery:mitid:2', 'hook'],
+      ]);
+      expect(due[0]).toEqual({ event_id: a.id, channel: 'hook', event: a, state: 'pending', attempts: 0, next_at: T0, created_at: T0, sent_at: null, last_error: null });
+      expect(await store.deliveryBacklog()).toEqual([
+        { channel: 'chat', pending: 1, next_at: T0 + 5000 },
+        { channel: 'hook', pending: 2, next_at: T0 },
+      ]);
+      // A retry pushes the channel's later deliveries behind it, so they stay in order.
+      expect(await store.updateDelivery(a.id, 'hook', { attempts: 1, next_at: T0 + 2000, last_error: 'status 503' })).toBe(true);
+      expect(await store.deferDeliveries('hook', T0 + 2000)).toBe(1);
+      expect((await store.deliveries({ channel: 'hook', limit: 10 })).map((d) => [d.event_id, d.next_at, d.attempts])).toEqual([
+        [a.id, T0 + 2000, 1],
+        [b.id, T0 + 2000, 0],
+      ]);
+      expect(await store.updateDelivery(a.id, 'hook', { state: 'sent', sent_at: T0 + 2100, next_at: T0 + 2100, last_error: null })).toBe(true);
+      // Sent is final: no update brings it back.
+      expect(await store.updateDelivery(a.id, 'hook', { state: 'pending', next_at: T0 })).toBe(false);
+      expect((await store.deliveries({ event_id: a.id, channel: 'hook', limit: 1 }))[0]).toMatchObject({ state: 'sent', sent_at: T0 + 2100 });
+      const shorter = { ...a, systems: [] };
+      expect(await store.updateDelivery(a.id, 'chat', { event: shorter })).toBe(true);
+      expect(await store.updateDelivery(a.id, 'chat', { state: 'cancelled', next_at: T0 + 3000 })).toBe(true);
+      expect((await store.deliveries({ channel: 'chat', limit: 1 }))[0]).toMatchObject({ state: 'cancelled', event: shorter });
+      expect(await store.deliveryBacklog()).toEqual([{ channel: 'hook', pending: 1, next_at: T0 + 2000 }]);
+      // A finished announcement of a window still ahead is kept; other finished rows go.
+      const w = ev('maintenance:w1:announced', {
+        kind: 'maintenance',
+        maintenance: { id: 'w1', phase: 'announced', title: { da: 'Vindue' }, start: T0 + 86_400_000, end: T0 + 90_000_000 },
+      });
+      await store.enqueueDeliveries([{ channel: 'hook', event: w, next_at: T0, created_at: T0 }]);
+      await store.updateDelivery(w.id, 'hook', { state: 'sent', sent_at: T0, next_at: T0 });
+      expect(await store.pruneDeliveries(T0 + 10_000)).toBe(2);
+      expect((await store.deliveries({ limit: 10 })).map((d) => [d.event_id, d.channel])).toEqual([
+        [w.id, 'hook'],
+        [b.id, 'hook'],
+      ]);
+      if (h.reopen !== undefined) {
+        store = await h.reopen(store);
+        expect((await store.deliveries({ state: 'pending', limit: 10 })).map((d) => d.event)).toEqual([b]);
       }
     });
 
