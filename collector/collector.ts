@@ -19,6 +19,7 @@ import { Ingest } from './ingest.js';
 import { LatestResults } from './latest.js';
 import { CollectorMetrics } from './metrics.js';
 import { LOCAL_AGENT_ID, Model } from './model.js';
+import { Notifier, notifyingStore, type NotifyTuning } from './notify/notifier.js';
 import { Router, createHttpServer } from './server.js';
 import { MaintenanceCalendar, configWindows } from './status/maintenance.js';
 import { StatusTracker, type Evaluation, type TrackedSystem } from './status/tracker.js';
@@ -42,6 +43,8 @@ export interface CollectorOptions {
   clock?: Clock;
   /** How often vagt_system_uptime_ratio is recomputed; default a minute (tests go faster). */
   uptimeRefreshMs?: number;
+  /** Notification timings (bursts, retries); tests make them short. */
+  notify?: Partial<NotifyTuning>;
 }
 
 export interface Collector {
@@ -135,6 +138,17 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   });
   let closing = false;
 
+  const notifier = new Notifier({
+    store,
+    clock,
+    log,
+    model: () => model,
+    current: (id) => tracker.get(id),
+    windows: (now) => maintenance.list(now),
+    metrics,
+    ...(opts.notify === undefined ? {} : { tuning: opts.notify }),
+  });
+
   let tracked = new Map(trackedSystems(model).map((t) => [t.id, t]));
   const backfill = new Backfill({ store, clock, logger: log, maintenance, systems: () => tracked });
 
@@ -151,6 +165,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     if (changes.length > 0) store.recordStatusChanges(changes).catch(stored('status changes'));
     if (alerts.length > 0) store.recordAlertEvents(alerts).catch(stored('alerts'));
     if (incidents.length > 0) store.saveIncidents(incidents).catch(stored('incidents'));
+    notifier.onEvaluation(ev);
   };
   /** Gauges for every system, including those whose restored status did not change. */
   const syncStatusMetrics = (): void => {
@@ -194,7 +209,9 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       metrics.latest(r);
     }
     for (const w of await store.maintenanceWindows()) maintenance.add(w);
-    tracker.restore(await store.latestStatuses());
+    const restored = await store.latestStatuses();
+    tracker.restore(restored);
+    await notifier.restore(restored);
     const open = await store.incidents({ state: 'open', limit: 100_000 });
     tracker.restoreOpen(await store.alerts({ active: true, limit: 100_000 }), open, await store.maxIncidentId());
   } catch (err) {
@@ -283,7 +300,8 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const ctx: CollectorContext = {
     log,
     clock,
-    store,
+    // Announcing a window, an announcement or an operator's update also notifies.
+    store: notifyingStore(store, notifier),
     latest,
     tracker,
     maintenance,
@@ -318,6 +336,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   const unspecified = address.address === '0.0.0.0' || address.address === '::';
   const host = unspecified ? '127.0.0.1' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${tls === undefined ? 'http' : 'https'}://${host}:${port}`;
+  await notifier.start(url);
 
   const refreshUptime = (): Promise<void> =>
     closing || !store.open
@@ -422,6 +441,8 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       server.closeAllConnections();
       await serverClosed;
       await uptimeGauges.settled();
+      // What is still gathering into a burst is queued; the rest is sent after the next start.
+      await notifier.close();
       // The last results into their hours now; a pass still under way (a long backlog) stops at
       // its next step when the store closes, and the next start finishes it.
       if (housekeeping === undefined) await rollUp();

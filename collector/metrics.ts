@@ -84,6 +84,11 @@ export class CollectorMetrics {
   // Label values in use, so that retain() can remove what a reload made obsolete.
   readonly #statusSystems = new Set<string>();
   readonly #agents = new Set<string>();
+  readonly #notifySent: Counter;
+  readonly #notifyFailed: Counter;
+  readonly #notifyRetried: Counter;
+  readonly #notifyDropped: Counter;
+  readonly #notifyPending: Gauge;
 
   /** `latest` gives the latest result per (system, probe, agent) when Prometheus scrapes. */
   constructor(opts: {
@@ -194,6 +199,37 @@ export class CollectorMetrics {
       child.inc(0);
       this.#rejectedChildren.set(reason, child);
     }
+    // Notifications (collector/notify/), per channel: its notifications[].id, all subscribers together as "subscription".
+    this.#notifySent = new Counter({
+      name: 'vagt_notifications_sent_total',
+      help: 'Notifications delivered, per channel.',
+      labelNames: ['channel'],
+      registers,
+    });
+    this.#notifyFailed = new Counter({
+      name: 'vagt_notifications_failed_total',
+      help: 'Attempts to deliver a notification that failed, per channel.',
+      labelNames: ['channel'],
+      registers,
+    });
+    this.#notifyRetried = new Counter({
+      name: 'vagt_notifications_retried_total',
+      help: 'Failed notifications scheduled to be tried again, per channel.',
+      labelNames: ['channel'],
+      registers,
+    });
+    this.#notifyDropped = new Counter({
+      name: 'vagt_notifications_dropped_total',
+      help: 'Notifications given up: refused for good, out of retries, or their channel removed; per channel.',
+      labelNames: ['channel'],
+      registers,
+    });
+    this.#notifyPending = new Gauge({
+      name: 'vagt_notifications_pending',
+      help: 'Notifications queued and not yet delivered (waiting for a retry or a hold included), per channel.',
+      labelNames: ['channel'],
+      registers,
+    });
     if (opts.defaultMetrics !== false) {
       collectDefaultMetrics({ register: this.registry });
       for (const name of DROPPED_DEFAULT_METRICS) this.registry.removeSingleMetric(name);
@@ -246,6 +282,31 @@ export class CollectorMetrics {
   agentConnected(agent: string, connected: boolean): void {
     this.#agents.add(agent);
     this.#agentConnected.labels(agent).set(connected ? 1 : 0);
+  }
+
+  notificationSent(channel: string): void {
+    this.#notifySent.labels(channel).inc();
+  }
+
+  notificationFailed(channel: string): void {
+    this.#notifyFailed.labels(channel).inc();
+  }
+
+  notificationRetried(channel: string): void {
+    this.#notifyRetried.labels(channel).inc();
+  }
+
+  notificationDropped(channel: string, n: number): void {
+    if (n > 0) this.#notifyDropped.labels(channel).inc(n);
+  }
+
+  /** Pending per channel; every configured channel is given (with 0), so its counters start at 0 too. */
+  notificationPending(byChannel: ReadonlyMap<string, number>): void {
+    this.#notifyPending.reset();
+    for (const [channel, n] of byChannel) {
+      this.#notifyPending.labels(channel).set(n);
+      for (const c of [this.#notifySent, this.#notifyFailed, this.#notifyRetried, this.#notifyDropped]) c.labels(channel).inc(0);
+    }
   }
 
   /**
