@@ -612,6 +612,93 @@ export const OPERATIONS: readonly Operation[] = [
     }),
   },
   {
+    method: 'POST',
+    pattern: '/api/v1/subscriptions',
+    spec: {
+      ...op('Subscribes an e-mail address to systems; a link in a confirmation e-mail starts it (double opt-in)', {
+        id: 'postSubscription',
+        tag: 'subscriptions',
+        description:
+          'Public. Also takes the status page form (application/x-www-form-urlencoded; answered with HTML pages). The answer is the same whether or not the address was subscribed already; for one that was, the e-mail confirms the change. At most 3 confirmation e-mails per address and 20 per client an hour.',
+        ok: { '202': json(obj({ state: { const: 'pending' }, message: str() }), 'a confirmation e-mail was sent') },
+        errors: {
+          '400': err('invalid_json; invalid_body, naming the field in the message and in problems (email, systems[i], events[i], lang)'),
+          '404': err('subscriptions_disabled: collector.smtp is not configured'),
+          '413': err('the body is over 16 KiB'),
+          '415': err('neither application/json nor application/x-www-form-urlencoded'),
+          '429': err('rate_limited: too many confirmation e-mails asked for; Retry-After says when to try again'),
+          '503': err('mail_failed: the confirmation e-mail could not be sent'),
+        },
+      }),
+      requestBody: {
+        required: true,
+        content: {
+          'application/json': {
+            schema: {
+              type: 'object',
+              required: ['email'],
+              additionalProperties: false,
+              properties: {
+                email: { type: 'string', format: 'email', maxLength: 254 },
+                systems: { type: 'array', items: str(), minItems: 1, maxItems: 100, description: 'ids of configured systems; default every system, also those added later' },
+                events: { type: 'array', items: { type: 'string', enum: ['outage', 'degraded', 'recovery', 'maintenance', 'incident', 'announcement'] }, minItems: 1, description: 'default every event' },
+                lang: { type: 'string', enum: ['da', 'en'], default: 'da', description: 'the language of the e-mails' },
+              },
+            },
+          },
+          'application/x-www-form-urlencoded': {
+            schema: {
+              type: 'object',
+              required: ['email', 'events'],
+              properties: { email: str(), systems: arr(str(), 'none: every system'), events: arr(str()), lang: str() },
+            },
+          },
+        },
+      },
+    },
+  },
+  {
+    method: 'GET',
+    pattern: '/api/v1/subscriptions',
+    admin: true,
+    spec: op('E-mail subscriptions, for operators', {
+      id: 'getSubscriptions',
+      tag: 'subscriptions',
+      params: [query('state', { type: 'string', enum: ['pending', 'confirmed'] }, 'only pending (unconfirmed) or confirmed ones')],
+      ok: {
+        '200': json(
+          list(
+            'subscriptions',
+            obj({
+              id: str(),
+              email: str(),
+              systems: { type: ['array', 'null'], items: str(), description: 'null: every system' },
+              events: { type: ['array', 'null'], items: str(), description: 'null: every event' },
+              lang: { type: 'string', enum: ['da', 'en'] },
+              state: { type: 'string', enum: ['pending', 'confirmed'] },
+              created_at: time(),
+              confirmed_at: nullable(time()),
+            }),
+          ),
+          'oldest first',
+        ),
+      },
+      errors: { '400': BAD, ...ADMIN_ERRORS },
+    }),
+  },
+  {
+    method: 'DELETE',
+    pattern: '/api/v1/subscriptions/:id',
+    admin: true,
+    spec: op('Removes an e-mail subscription', {
+      id: 'deleteSubscription',
+      tag: 'subscriptions',
+      params: [pathId('a subscription id')],
+      ok: { '204': { description: 'removed; no more e-mails go to it' } },
+      errors: ADMIN_ERRORS,
+    }),
+  },
+  {
     method: 'GET',
     pattern: '/api/v1/openapi.json',
     spec: op('This document', {

@@ -17,6 +17,7 @@ import { openApiRoutes } from './openapi.js';
 import { operatorUpdatesRoutes } from './operator-updates.js';
 import { resultsRoutes } from './results.js';
 import { statusRoutes } from './status.js';
+import { subscriptionsRoutes } from './subscriptions.js';
 import { summaryV2Routes } from './summary-v2.js';
 import { uptimeRoutes } from './uptime.js';
 
@@ -45,6 +46,7 @@ export function registerRoutes(router: Router, ctx: CollectorContext): void {
   announcementsRoutes(router, ctx);
   declarationRoutes(router, ctx);
   maintenanceRoutes(router, ctx);
+  subscriptionsRoutes(router, ctx);
   adminRoutes(router, ctx);
   summaryV2Routes(router, ctx);
   openApiRoutes(router, ctx);
