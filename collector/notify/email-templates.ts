@@ -126,6 +126,8 @@ const CONFIRM_WORDS = {
 } as const;
 
 const text = (l: Localized, lang: Lang): string => (lang === 'en' ? l.en : undefined) ?? l.da;
+/** The portal's pages in the reader's language. */
+const inLang = (url: string, lang: Lang): string => (lang === 'en' && !/[?&]lang=/.test(url) ? `${url}${url.includes('?') ? '&' : '?'}lang=en` : url);
 /** No line breaks in a subject: a header must stay one header. */
 const oneLine = (s: string): string => s.replace(/[\r\n\t]+/g, ' ').replace(/\s{2,}/g, ' ').trim();
 
@@ -239,7 +241,7 @@ function content(event: NotifyEvent, opts: EventMailOptions): Content {
   if (i !== undefined) {
     if (i.message !== undefined) paragraphs.push(text(i.message, lang));
     else if (event.kind === 'incident' && i.operator_status === null) paragraphs.push(w.incidentNoState);
-    lines.push({ label: w.incidentLink, value: w.priority(i.priority), href: i.url });
+    lines.push({ label: w.incidentLink, value: w.priority(i.priority), href: inLang(i.url, lang) });
     if (!status) lines.push({ label: w.at, value: when(event.at) });
   }
   const a = event.announcement;
@@ -250,8 +252,8 @@ function content(event: NotifyEvent, opts: EventMailOptions): Content {
   }
   const links: Line[] = [];
   const first = split(event).heads[0];
-  if (first !== undefined) links.push({ value: w.systemLink(first.name), href: first.url });
-  links.push({ value: w.statusPage, href: event.links.status_page });
+  if (first !== undefined) links.push({ value: w.systemLink(first.name), href: inLang(first.url, lang) });
+  links.push({ value: w.statusPage, href: inLang(event.links.status_page, lang) });
   return {
     lang,
     title,

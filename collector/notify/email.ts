@@ -11,6 +11,7 @@ import type { NotificationConfig } from '../../config/schema.js';
 import { errorMessage } from '../../lib/errors.js';
 import type { Model } from '../model.js';
 import { eventMail, type Mail } from './email-templates.js';
+import { registerChannelType } from './notifier.js';
 import type { Channel, NotifyEvent } from './types.js';
 
 export interface SmtpSettings {
@@ -177,3 +178,6 @@ export function emailChannel(n: NotificationConfig, deps: EmailDeps): Channel {
     },
   };
 }
+
+// Every notifier makes the channels of `email` entries here (notifier.ts: registerChannelType).
+registerChannelType('email', (n, env) => emailChannels(n, env));

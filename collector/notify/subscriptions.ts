@@ -16,6 +16,7 @@ import { errorMessage } from '../../lib/errors.js';
 import type { Model } from '../model.js';
 import type { Store, Subscription } from '../store/types.js';
 import { sendEventMail } from './email.js';
+import { registerChannelSource } from './notifier.js';
 import type { Channel, NotifyEvent, NotifyEventKind } from './types.js';
 
 /** What subscriptions need of the collector; a CollectorContext has all of it. */
@@ -117,9 +118,12 @@ export class Subscribers {
   readonly #confirmed = new Map<string, { sub: Subscription; channel: Channel }>();
   #loading: Promise<void> | undefined;
   #loaded = false;
+  /** The collector's own address (from the notifier), for links when collector.public_url is not set. */
+  baseUrl: (() => string) | undefined;
 
   constructor(deps: SubscriptionDeps) {
     this.#deps = deps;
+    this.baseUrl = deps.baseUrl;
   }
 
   /**
@@ -169,7 +173,7 @@ export class Subscribers {
   }
 
   unsubscribeUrl(sub: Subscription, event?: NotifyEvent): string {
-    const base = linkBase(this.#deps.model(), event, this.#deps.baseUrl);
+    const base = linkBase(this.#deps.model(), event, this.baseUrl);
     return `${base}/subscriptions/unsubscribe?token=${unsubscribeToken(sub)}${sub.lang === 'en' ? '&lang=en' : ''}`;
   }
 
@@ -193,16 +197,20 @@ export class Subscribers {
   }
 }
 
-// One list per store, so that the routes (which see the collector's context) and the dispatcher
-// share it without either owning the other.
-const lists = new WeakMap<Store, Subscribers>();
+// One list per store, so that the routes (which see the collector's context) and the notifier
+// share it without either owning the other. It hangs on the store object itself, under a symbol
+// (not enumerable): the context's store is a Proxy of the notifier's (notifyingStore), which
+// forwards symbol reads and definitions to the store it wraps, so both find the same list.
+const LIST = Symbol('vagt.subscribers');
 
 export function subscribers(deps: SubscriptionDeps): Subscribers {
-  let s = lists.get(deps.store);
+  const carrier = deps.store as Store & { [LIST]?: Subscribers };
+  let s = carrier[LIST];
   if (s === undefined) {
     s = new Subscribers(deps);
-    lists.set(deps.store, s);
+    Object.defineProperty(carrier, LIST, { value: s, enumerable: false, configurable: true });
   }
+  if (deps.baseUrl !== undefined) s.baseUrl ??= deps.baseUrl;
   return s;
 }
 
@@ -215,3 +223,7 @@ export function loadSubscribers(deps: SubscriptionDeps): Promise<void> {
 export function subscriberChannels(deps: SubscriptionDeps): Channel[] {
   return subscribers(deps).channels();
 }
+
+// Every notifier asks for the subscribers' channels on each round (notifier.ts:
+// registerChannelSource); undefined until they are loaded, so none of their deliveries is dropped.
+registerChannelSource((env) => subscribers(env).known());

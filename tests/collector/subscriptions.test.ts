@@ -12,12 +12,13 @@ import type { Element } from 'domhandler';
 import { textContent } from 'domutils';
 import { parseDocument } from 'htmlparser2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../config/schema.js';
 import { Model } from '../../collector/model.js';
 import { loadSubscribers, sha256hex, subscriberChannels } from '../../collector/notify/subscriptions.js';
 import type { NotifyEvent } from '../../collector/notify/types.js';
 import { SqliteStore } from '../../collector/store/sqlite.js';
 import { ManualClock, systemClock } from '../../lib/clock.js';
-import { ADMIN_TOKEN, metricsText, sample, silent, startHarness, testConfig, type Harness } from './helpers.js';
+import { ADMIN_TOKEN, TestAgent, eventually, metricsText, res, sample, silent, startHarness, testConfig, type Harness } from './helpers.js';
 import { TestSmtpServer, type ReceivedMail } from './smtp-server.js';
 
 const FROM = 'Driftsstatus <drift@status.example.dk>';
@@ -448,6 +449,70 @@ describe('across a restart, and without SMTP', () => {
       expect(one(p.doc, 'main form')).toBeNull();
     } finally {
       await off.close();
+    }
+  });
+});
+
+describe('through the notifier', () => {
+  it("mails a confirmed subscriber and a configured address when a system goes down, through the outbox; none after unsubscribing", async () => {
+    const d = mkdtempSync(join(tmpdir(), 'vagt-subscriptions-e2e-'));
+    dirs.push(d);
+    const probe = { id: 'front', type: 'http', url: 'https://example.invalid/' };
+    const e2eConfig = (dd: string) => {
+      const c = testConfig(dd, {
+        collector: { smtp: { url: smtp.url, from: FROM } },
+        systems: [
+          { id: 'mitid', name: 'MitID', probes: [probe] },
+          { id: 'virk', name: 'Virk', depends_on: { mitid: 'critical' }, probes: [probe] },
+        ],
+      });
+      c.notifications = configSchema.parse({ collector: {}, notifications: [{ id: 'ops', type: 'email', to: ['ops@example.dk'], lang: 'en', events: ['outage', 'recovery'] }] }).notifications;
+      return c;
+    };
+    const e = await startHarness({ dir: d, config: e2eConfig, notify: { burst: { quietMs: 100, windowMs: 500 }, outbox: { baseMs: 100, maxMs: 400 } } });
+    const was = base;
+    base = e.collector.url;
+    let seq = 0;
+    const agent = await TestAgent.ready(e.wsUrl, 'kbh-1');
+    const report = (failing: string[]) =>
+      agent.batch(++seq, ['mitid', 'virk'].map((system) => res({ seq: seq * 10 + (system === 'mitid' ? 0 : 1), system, ok: !failing.includes(system), ...(failing.includes(system) ? { status_code: 503, error: { code: 'http_status', message: 'status 503' } } : {}) })));
+    try {
+      await report([]);
+      const sub = await subscribed('e2e@example.dk', { systems: ['virk'] });
+      const got = (to: string, prefix: string): ReceivedMail[] => smtp.messages.filter((m) => m.rcptTo.includes(to) && m.subject.startsWith(prefix));
+
+      await report(['mitid']);
+      const down = await smtp.waitFor((m) => m.rcptTo.includes('e2e@example.dk') && m.subject.startsWith('Nedbrud'), 10_000);
+      expect(down.subject).toBe('Nedbrud: MitID – påvirker Virk');
+      expect(down.text).toContain('- Virk: ✕ Større nedbrud (Påvirket af MitID)');
+      expect(down.text).toContain(`Se status for MitID: ${base}/systems/mitid`);
+      const unsub = down.headers.get('list-unsubscribe')!.slice(1, -1);
+      expect(unsub).toMatch(new RegExp(`^${base}/subscriptions/unsubscribe\\?token=${sub.id}\\.`));
+      expect(down.text).toContain(`Afmeld: ${unsub}`);
+      const ops = await smtp.waitFor((m) => m.rcptTo.includes('ops@example.dk') && m.subject.startsWith('Outage'), 10_000);
+      expect(ops.subject).toBe('Outage: MitID – affects Virk');
+      expect(ops.headers.has('list-unsubscribe')).toBe(false);
+      expect(ops.text).toContain(`See the status of MitID: ${base}/systems/mitid?lang=en`);
+      // One message each, sent once.
+      await new Promise((r) => setTimeout(r, 300));
+      expect(got('e2e@example.dk', 'Nedbrud')).toHaveLength(1);
+      expect(got('ops@example.dk', 'Outage')).toHaveLength(1);
+      const metrics = await metricsText(e);
+      expect(sample(metrics, 'vagt_notifications_sent_total', { channel: 'subscription' })).toBe(1);
+      expect(sample(metrics, 'vagt_notifications_sent_total', { channel: 'ops' })).toBe(1);
+
+      // One click in the mail client unsubscribes; the recovery then reaches only the configured address.
+      const r = await fetch(unsub, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+      expect(r.status).toBe(200);
+      await report([]);
+      await smtp.waitFor((m) => m.rcptTo.includes('ops@example.dk') && m.subject.startsWith('Back in operation'), 10_000);
+      await eventually(async () => (await metricsText(e)).includes('vagt_subscriptions_confirmed 0'));
+      await new Promise((res) => setTimeout(res, 500));
+      expect(got('e2e@example.dk', 'Igen i drift')).toEqual([]);
+    } finally {
+      await agent.close();
+      base = was;
+      await e.close();
     }
   });
 });
