@@ -179,13 +179,15 @@ export class Outbox {
     const now = this.#clock.now();
     const rows: NewDelivery[] = [];
     for (const ch of this.#directory().channels) {
-      if (!wants(ch, event)) continue;
-      if (ch.holdMs <= 0 || !STATUS_EVENT_KINDS.has(event.kind)) {
-        rows.push({ channel: ch.id, event, next_at: now, created_at: now });
+      if (ch.holdMs > 0 && STATUS_EVENT_KINDS.has(event.kind)) {
+        // Damped on the systems filter alone: a recovery the channel does not want still cancels
+        // the held outage it follows.
+        if (!wants({ systems: ch.systems, events: undefined }, event)) continue;
+        const held = await this.#damp(ch, event, now);
+        if (held !== undefined && wants(ch, held)) rows.push({ channel: ch.id, event: held, next_at: Math.max(now, event.at + ch.holdMs), created_at: now });
         continue;
       }
-      const held = await this.#damp(ch, event, now);
-      if (held !== undefined) rows.push({ channel: ch.id, event: held, next_at: Math.max(now, event.at + ch.holdMs), created_at: now });
+      if (wants(ch, event)) rows.push({ channel: ch.id, event, next_at: now, created_at: now });
     }
     if (rows.length === 0) return 0;
     const inserted = await this.#store.enqueueDeliveries(rows);
@@ -240,7 +242,6 @@ export class Outbox {
     for (const [id, e] of d.held) if (e.systems.every((s) => d.last.get(s.id)?.eventId !== id)) d.held.delete(id);
     if (keep.size === 0) return undefined;
     const mine = keep.size === event.systems.length ? event : { ...event, systems: event.systems.filter((s) => keep.has(s.id)) };
-    if (!wants(ch, mine)) return undefined;
     d.held.set(event.id, mine);
     return mine;
   }

@@ -294,6 +294,23 @@ describe('flap damping (hold)', () => {
     expect(held.got.map((e) => e.kind)).toEqual(['outage', 'recovery']);
   });
 
+  it('cancels a held outage by a recovery the channel does not want', async () => {
+    const outages = fake('outages', { holdMs: 60_000, events: ['outage'] });
+    const { clock, outbox, round, store } = setup([outages]);
+    await outbox.enqueue(event('outage', T0));
+    clock.set(T0 + 10_000);
+    await outbox.enqueue(event('recovery', clock.now()));
+    clock.set(T0 + 120_000);
+    await round();
+    expect(outages.got).toEqual([]);
+    expect((await store.deliveries({ limit: 5 })).map((d) => [d.event.kind, d.state])).toEqual([['outage', 'cancelled']]);
+    // Up for longer than the hold, then down again: that outage is news.
+    await outbox.enqueue(event('outage', clock.now()));
+    clock.advance(60_000);
+    await round();
+    expect(outages.got.map((e) => e.kind)).toEqual(['outage']);
+  });
+
   it('takes out of a held burst only the systems that flapped back', async () => {
     const held = fake('held', { holdMs: 10_000 });
     const { clock, outbox, round, store } = setup([held]);
