@@ -390,6 +390,8 @@ export function subscriptionsRoutes(router: Router, ctx: CollectorContext): void
   // A GET that changes state, as double opt-in links do: the link in the mail is the consent.
   router.get('/subscriptions/confirm', async (req, res, { url }) => {
     const lang = pickLang(url, req);
+    // A link checker's HEAD is not the reader opening the link.
+    if (req.method === 'HEAD') return sendPage(res, 200, '', lang);
     const token = url.searchParams.get('token') ?? '';
     const list = subscribers(ctx);
     await list.load();

@@ -155,6 +155,9 @@ describe('subscribing by e-mail', () => {
       db.close();
     }
 
+    // A link checker's HEAD confirms nothing.
+    expect((await fetch(link, { method: 'HEAD' })).status).toBe(200);
+    expect((await list())[0]?.state).toBe('pending');
     const confirmed = await page(link);
     expect(confirmed.status).toBe(200);
     expect(confirmed.headers.get('content-type')).toBe('text/html; charset=utf-8');
