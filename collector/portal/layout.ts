@@ -145,12 +145,12 @@ export function page(opts: {
 <body>
 <a class="skip" href="#main">${t.skip}</a>
 <header><h1><a href="/${q(opts.lang)}">${escapeHtml(t.title)}</a></h1>
-<nav aria-label="${opts.lang === 'da' ? 'Hovedmenu' : 'Main'}"><ul><li><a href="/${q(opts.lang)}">${t.nav.status}</a></li><li><a href="/dependencies${q(opts.lang)}">${t.nav.dependencies}</a></li><li><a href="/feed.atom${q(opts.lang)}">${t.nav.feed}</a></li><li><a href="/subscribe${q(opts.lang)}">${opts.lang === 'da' ? 'Abonnér' : 'Subscribe'}</a></li><li><a href="/api/v1/status">${t.nav.api}</a></li><li><a href="${escapeHtml(langLink)}" lang="${other}" hreflang="${other}">${other === 'en' ? 'English' : 'Dansk'}</a></li></ul></nav>
+<nav aria-label="${opts.lang === 'da' ? 'Hovedmenu' : 'Main'}"><ul><li><a href="/${q(opts.lang)}">${t.nav.status}</a></li><li><a href="/dependencies${q(opts.lang)}">${t.nav.dependencies}</a></li><li><a href="/feed.atom${q(opts.lang)}">${t.nav.feed}</a></li><li><a href="/api/v1/status">${t.nav.api}</a></li><li><a href="${escapeHtml(langLink)}" lang="${other}" hreflang="${other}">${other === 'en' ? 'English' : 'Dansk'}</a></li></ul></nav>
 </header>
 <main id="main">
 ${opts.body}
 </main>
-<footer>${updated}<span>vagt</span></footer>
+<footer>${updated}<a href="/subscribe${q(opts.lang)}">${opts.lang === 'da' ? 'Få besked på e-mail' : 'Get updates by e-mail'}</a><span>vagt</span></footer>
 ${opts.tail ?? ''}
 </body>
 </html>

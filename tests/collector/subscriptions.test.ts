@@ -346,9 +346,10 @@ describe('subscribing by e-mail', () => {
 });
 
 describe('the subscription form', () => {
-  it('is linked from the status page and has labelled fields for the address, systems, events and language', async () => {
+  it('is linked from every page\'s footer and has labelled fields for the address, systems, events and language', async () => {
     const status = await page(`${base}/`);
-    expect(one(status.doc, 'nav a[href="/subscribe"]')).not.toBeNull();
+    expect(text(status.doc, 'footer a[href="/subscribe"]')).toBe('Få besked på e-mail');
+    expect(text((await page(`${base}/?lang=en`)).doc, 'footer a[href="/subscribe?lang=en"]')).toBe('Get updates by e-mail');
     const p = await page(`${base}/subscribe`);
     expect(p.status).toBe(200);
     expect(one(p.doc, 'html')?.attribs.lang).toBe('da');
