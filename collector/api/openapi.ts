@@ -747,7 +747,7 @@ export function openApiDocument(opts: { registered?: readonly { method: Method; 
       description:
         'Status, results, incidents, alerts, service windows and agents of a vagt collector (docs/api.md). ' +
         'JSON in snake_case, times ISO-8601 in UTC, durations in milliseconds (_ms) or seconds (_s). ' +
-        'Errors are { error: { code, message } }. Reading needs no token; changes need the admin token.',
+        'Errors are { error: { code, message } }. Reading needs no token, except the list of subscribers (personal data); changes need the admin token.',
       license: { name: 'MIT', identifier: 'MIT' },
     },
     paths,

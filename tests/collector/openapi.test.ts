@@ -148,7 +148,8 @@ describe('GET /api/v1/openapi.json', () => {
         .map(([m]) => `${m} ${path}`),
     );
     expect(secured).toEqual(expect.arrayContaining(['post /api/v1/maintenance', 'delete /api/v1/maintenance/{id}', 'post /api/v1/reload']));
-    for (const s of secured) expect(s).toMatch(/^(post|delete) /);
+    // Changes need the admin token, and so does the list of subscribers' addresses.
+    for (const s of secured) expect(s).toMatch(/^(post|delete) |^get \/api\/v1\/subscriptions$/);
     expect(doc.paths['/api/v1/reload']!.post!.security).toEqual([{ adminToken: [] }]);
     expect(Object.keys(doc.paths['/api/v1/reload']!.post!.responses)).toEqual(expect.arrayContaining(['200', '401', '403', '404', '409', '422']));
     expect(doc.paths['/api/v1/status']!.get!.security).toBeUndefined();
