@@ -287,56 +287,54 @@ export class Outbox {
     const now = this.#clock.now();
     const dir = this.#directory();
     const byId = new Map(dir.channels.map((c) => [c.id, c]));
-    const rows = await this.#store.deliveries({ state: 'pending', due: now, limit: this.#t.batch });
-    const groups = new Map<string, Delivery[]>();
-    const gone = new Map<string, number>();
-    /** Channels skipped for now: their rows are due but they cannot send yet. */
-    const waiting = new Set<string>();
-    for (const r of rows) {
-      if (this.#busy.has(r.channel)) continue;
-      const ch = byId.get(r.channel);
+    // Channel by channel, the one with the oldest due message first, so that a long backlog of one
+    // channel never keeps the others waiting.
+    const before = await this.#store.deliveryBacklog();
+    const due = before.filter((b) => b.next_at <= now && !this.#busy.has(b.channel)).sort((a, b) => a.next_at - b.next_at);
+    for (const b of due) {
+      const ch = byId.get(b.channel);
       if (ch === undefined) {
-        if (dir.gone(r.channel)) {
-          await this.#store.updateDelivery(r.event_id, r.channel, { state: 'dropped', next_at: now, last_error: 'channel removed' });
-          gone.set(r.channel, (gone.get(r.channel) ?? 0) + 1);
-        } else waiting.add(r.channel);
+        if (dir.gone(b.channel)) await this.#dropChannel(b.channel, now);
         continue;
       }
-      let g = groups.get(r.channel);
-      if (g === undefined) {
-        if (groups.size + this.#busy.size >= this.#t.parallel) continue;
-        groups.set(r.channel, (g = []));
-      }
-      g.push(r);
-    }
-    for (const [channel, n] of gone) {
-      this.#metrics?.dropped(channel, n);
-      if (!this.#goneLogged.has(channel)) {
-        this.#goneLogged.add(channel);
-        this.#log.warn({ channel, dropped: n }, 'notifications dropped: the channel is no longer configured');
-      }
-    }
-    for (const [channel, list] of groups) {
-      const ch = byId.get(channel)!;
-      const work = this.#work(ch, list).finally(() => {
-        this.#busy.delete(channel);
+      this.#goneLogged.delete(ch.id);
+      if (this.#busy.size >= this.#t.parallel) continue;
+      const rows = await this.#store.deliveries({ state: 'pending', channel: ch.id, due: now, limit: this.#t.batch });
+      if (rows.length === 0) continue;
+      const work = this.#work(ch, rows).finally(() => {
+        this.#busy.delete(ch.id);
         this.kick();
       });
-      this.#busy.set(channel, work);
+      this.#busy.set(ch.id, work);
     }
     const backlog = await this.#store.deliveryBacklog();
     this.#metrics?.pending(backlog);
-    // The next round: when the earliest row of a channel that is not busy comes due. Rows due now
-    // but left behind: at once when the batch was full, else in a second (a channel that cannot
-    // send yet; one over the parallel limit is also taken when a worker ends).
-    const full = rows.length >= this.#t.batch;
+    // The next round: when the earliest message of a channel that is not busy comes due; in a
+    // second for one that is due but cannot send yet (a finished worker asks for a round too).
     let next: number | undefined;
     for (const b of backlog) {
       if (this.#busy.has(b.channel)) continue;
-      const at = b.next_at > now ? b.next_at : full && !waiting.has(b.channel) ? now : now + 1000;
+      const at = b.next_at > now ? b.next_at : now + 1000;
       if (next === undefined || at < next) next = at;
     }
     if (next !== undefined) this.#schedule(next);
+  }
+
+  /** Drops every pending message of a channel that is gone, held ones too; logs it once. */
+  async #dropChannel(channel: string, now: number): Promise<void> {
+    let n = 0;
+    for (;;) {
+      const rows = await this.#store.deliveries({ state: 'pending', channel, limit: this.#t.batch });
+      if (rows.length === 0) break;
+      for (const r of rows) if (await this.#store.updateDelivery(r.event_id, channel, { state: 'dropped', next_at: now, last_error: 'channel removed' })) n++;
+    }
+    if (n === 0) return;
+    this.#metrics?.dropped(channel, n);
+    this.#dampers.delete(channel);
+    if (!this.#goneLogged.has(channel)) {
+      this.#goneLogged.add(channel);
+      this.#log.warn({ channel, dropped: n }, 'notifications dropped: the channel is no longer configured');
+    }
   }
 
   #schedule(at: number): void {

@@ -238,6 +238,23 @@ describe('notification outbox', () => {
     expect(hook.got).toEqual([]);
   });
 
+  it('takes channel by channel: a long backlog of one does not keep another waiting', async () => {
+    const slow = fake('slow', { send: () => new Promise<void>((r) => setTimeout(r, 5)) });
+    const quick = fake('quick', { systems: ['virk'] });
+    const { clock, outbox, round, store } = setup([slow, quick], { tuning: { batch: 2 } });
+    for (let i = 0; i < 6; i++) await outbox.enqueue(event('outage', T0 + i));
+    clock.advance(10);
+    await outbox.enqueue(event('outage', clock.now(), ['virk']));
+    await round();
+    expect(quick.attempts).toBe(1);
+    expect(slow.attempts).toBe(2);
+    await round();
+    await round();
+    await round();
+    expect(slow.attempts).toBe(7);
+    expect(await store.deliveryBacklog()).toEqual([]);
+  });
+
   it('sends channels in parallel: one that hangs holds up only itself, and times out', async () => {
     const hang = fake('hang', { send: () => new Promise<void>(() => {}) });
     const fast = fake('fast');
