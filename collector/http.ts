@@ -69,10 +69,8 @@ export function iso(ms: number | undefined | null): string | null {
  * Reads a JSON request body of at most `limit` bytes: 415 unless it says JSON, 413 when larger
  * (without reading the rest), 400 `invalid_json` when it does not parse.
  */
-export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
-  const type = req.headers['content-type'] ?? '';
-  if (!/^application\/json\s*(;|$)/i.test(type))
-    throw new HttpError(415, 'unsupported_media_type', 'send the body as JSON with "Content-Type: application/json"');
+/** The request's body, 413 `too_large` past `limit` bytes (declared or as it arrives, unread beyond). */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (declared > limit) throw new HttpError(413, 'too_large', `the body is larger than ${limit} bytes`);
   const chunks: Buffer[] = [];
@@ -82,8 +80,16 @@ export async function readJson(req: IncomingMessage, limit: number): Promise<unk
     if (size > limit) throw new HttpError(413, 'too_large', `the body is larger than ${limit} bytes`);
     chunks.push(chunk);
   }
+  return Buffer.concat(chunks);
+}
+
+export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const type = req.headers['content-type'] ?? '';
+  if (!/^application\/json\s*(;|$)/i.test(type))
+    throw new HttpError(415, 'unsupported_media_type', 'send the body as JSON with "Content-Type: application/json"');
+  const body = await readBody(req, limit);
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+    return JSON.parse(body.toString('utf8')) as unknown;
   } catch {
     throw new HttpError(400, 'invalid_json', 'the body is not valid JSON');
   }

@@ -11,7 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { CollectorContext } from '../context.js';
-import { HttpError, iso, readJson, sendError, sendJson } from '../http.js';
+import { HttpError, iso, readBody, readJson, sendError, sendJson } from '../http.js';
 import type { Model } from '../model.js';
 import { EVENT_LABEL, confirmationMail } from '../notify/email-templates.js';
 import { messageId, sendMail, smtpSettings } from '../notify/email.js';
@@ -139,16 +139,7 @@ const isForm = (req: IncomingMessage): boolean => /^application\/x-www-form-urle
 /** A form body of at most `limit` bytes. */
 async function readForm(req: IncomingMessage, limit: number): Promise<URLSearchParams> {
   if (!isForm(req)) throw new HttpError(415, 'unsupported_media_type', 'send the body as application/x-www-form-urlencoded');
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  if (declared > limit) throw new HttpError(413, 'too_large', `the body is larger than ${limit} bytes`);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) throw new HttpError(413, 'too_large', `the body is larger than ${limit} bytes`);
-    chunks.push(chunk);
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  return new URLSearchParams((await readBody(req, limit)).toString('utf8'));
 }
 
 /** Attempts per key in a sliding hour, in memory. */
