@@ -23,7 +23,8 @@ function tick(){
   var v=ver(j.systems);if(v===version)return;
   return fetch(location.href,{cache:'no-store'}).then(function(r){return r.text()}).then(function(html){
    var doc=new DOMParser().parseFromString(html,'text/html');
-   sections.forEach(function(id){var a=document.getElementById(id),b=doc.getElementById(id);if(a&&b)a.replaceWith(document.importNode(b,true))});
+   // Only the sections that changed: focus and selection elsewhere stay where they are.
+   sections.forEach(function(id){var a=document.getElementById(id),b=doc.getElementById(id);if(a&&b&&a.outerHTML!==b.outerHTML)a.replaceWith(document.importNode(b,true))});
    version=v;
   });
  }).catch(function(){}).then(function(){busy=false});
