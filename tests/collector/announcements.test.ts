@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recentAnnouncements } from '../../collector/api/announcements.js';
 import { MemoryStore } from '../../collector/store/memory.js';
 import { ManualClock } from '../../lib/clock.js';
-import { ADMIN_TOKEN, startHarness, testConfig, type Harness } from './helpers.js';
+import { adminCall, startHarness, testConfig, type Harness } from './helpers.js';
 
 const T0 = Date.UTC(2026, 0, 5, 8, 0, 0);
 const H = 3_600_000;
@@ -19,23 +19,7 @@ let dir: string;
 let h: Harness;
 let base: string;
 
-interface Problem {
-  path: string;
-  message: string;
-}
-async function call(method: string, path: string, body?: unknown, opts: { token?: string | null; type?: string } = {}) {
-  const headers: Record<string, string> = {};
-  const token = opts.token === undefined ? ADMIN_TOKEN : opts.token;
-  if (token !== null) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['content-type'] = opts.type ?? 'application/json';
-  const r = await fetch(`${base}${path}`, { method, headers, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
-  const text = await r.text();
-  return {
-    status: r.status,
-    headers: r.headers,
-    body: (text === '' ? null : JSON.parse(text)) as Record<string, unknown> & { error?: { code: string; message: string; problems?: Problem[]; parameter?: string } },
-  };
-}
+const call = (method: string, path: string, body?: unknown, opts?: { token?: string | null; type?: string }) => adminCall(base, method, path, body, opts);
 const ids = async (query = ''): Promise<string[]> => ((await call('GET', `/api/v1/announcements${query}`, undefined, { token: null })).body.announcements as { id: string }[]).map((a) => a.id);
 
 const release = {

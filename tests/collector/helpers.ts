@@ -219,6 +219,30 @@ export async function getJson(url: string, init?: RequestInit): Promise<{ status
   return { status: r.status, headers: r.headers, body: (text === '' ? {} : JSON.parse(text)) as ApiBody };
 }
 
+export interface AdminCallBody extends Record<string, unknown> {
+  error?: { code: string; message: string; problems?: { path: string; message: string }[]; parameter?: string };
+}
+
+/**
+ * A request to the API as an operator would make it: with the admin token unless `token` says
+ * otherwise (null: none), a JSON body (or a string as given, with `type`), the answer parsed.
+ */
+export async function adminCall(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  opts: { token?: string | null; type?: string } = {},
+): Promise<{ status: number; headers: Headers; body: AdminCallBody }> {
+  const headers: Record<string, string> = {};
+  const token = opts.token === undefined ? ADMIN_TOKEN : opts.token;
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = opts.type ?? 'application/json';
+  const r = await fetch(`${base}${path}`, { method, headers, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
+  const text = await r.text();
+  return { status: r.status, headers: r.headers, body: (text === '' ? null : JSON.parse(text)) as AdminCallBody };
+}
+
 /** The value of one sample in a Prometheus exposition, or undefined. */
 export function sample(exposition: string, name: string, labels: Record<string, string> = {}): number | undefined {
   for (const line of exposition.split('\n')) {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maintenance, type Config } from '../../config/schema.js';
-import { ADMIN_TOKEN, TestAgent, res, startHarness, testConfig, type Harness } from './helpers.js';
+import { ADMIN_TOKEN, adminCall, TestAgent, res, startHarness, testConfig, type Harness } from './helpers.js';
 
 const H = 3_600_000;
 const dirs: string[] = [];
@@ -15,15 +15,7 @@ let base: string;
 
 const withWindows = (dir: string, windows: unknown[] = []): Config => ({ ...testConfig(dir), maintenance: windows.map((w) => maintenance.parse(w)) });
 
-async function call(method: string, path: string, body?: unknown, opts: { token?: string | null; type?: string } = {}) {
-  const headers: Record<string, string> = {};
-  const token = opts.token === undefined ? ADMIN_TOKEN : opts.token;
-  if (token !== null) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['content-type'] = opts.type ?? 'application/json';
-  const r = await fetch(`${base}${path}`, { method, headers, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
-  const text = await r.text();
-  return { status: r.status, headers: r.headers, body: (text === '' ? null : JSON.parse(text)) as Record<string, unknown> & { error?: { code: string; message: string } } };
-}
+const call = (method: string, path: string, body?: unknown, opts?: { token?: string | null; type?: string }) => adminCall(base, method, path, body, opts);
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../lib/clock.js';
-import { ADMIN_TOKEN, TestAgent, res, startHarness, testConfig, type Harness } from './helpers.js';
+import { adminCall, TestAgent, res, startHarness, testConfig, type Harness } from './helpers.js';
 
 const T0 = Date.UTC(2026, 0, 5, 8, 0, 0);
 const MIN = 60_000;
@@ -37,27 +37,14 @@ interface Incident {
   [key: string]: unknown;
 }
 
-async function call(base: string, method: string, path: string, body?: unknown, opts: { token?: string | null; type?: string } = {}) {
-  const headers: Record<string, string> = {};
-  const token = opts.token === undefined ? ADMIN_TOKEN : opts.token;
-  if (token !== null) headers.authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['content-type'] = opts.type ?? 'application/json';
-  const r = await fetch(`${base}${path}`, { method, headers, ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }) });
-  const text = await r.text();
-  return {
-    status: r.status,
-    headers: r.headers,
-    body: (text === '' ? null : JSON.parse(text)) as Record<string, unknown> & { error?: { code: string; message: string; problems?: { path: string; message: string }[] } },
-  };
-}
 
 const clock = new ManualClock(T0);
 let dir: string;
 let h: Harness;
 let base: string;
 let agent: TestAgent;
-const post = (path: string, body?: unknown, opts?: { token?: string | null; type?: string }) => call(base, 'POST', path, body, opts);
-const incident = async (id: number): Promise<Incident> => (await call(base, 'GET', `/api/v1/incidents/${id}`)).body as unknown as Incident;
+const post = (path: string, body?: unknown, opts?: { token?: string | null; type?: string }) => adminCall(base, 'POST', path, body, opts);
+const incident = async (id: number): Promise<Incident> => (await adminCall(base, 'GET', `/api/v1/incidents/${id}`)).body as unknown as Incident;
 
 beforeAll(async () => {
   dir = tempDir();
@@ -145,7 +132,7 @@ describe('POST /api/v1/incidents/{id}/updates', () => {
       message: 'Fejlen er rettet.',
       text: { da: 'Fejlen er rettet.', en: 'The fault is fixed.' },
     });
-    const list = (await call(base, 'GET', '/api/v1/incidents?state=open', undefined, { token: null })).body.incidents as Incident[];
+    const list = (await adminCall(base, 'GET', '/api/v1/incidents?state=open', undefined, { token: null })).body.incidents as Incident[];
     expect(list.map((i) => [i.id, i.operator_status, i.updates.length])).toEqual([[1, 'resolved', 3]]);
   });
 
@@ -197,7 +184,7 @@ describe('POST /api/v1/incidents/{id}/updates', () => {
   it('keeps an update to an open incident across a restart, and the engine appends after it', async () => {
     clock.set(T0 + 3 * 60 * MIN);
     await agent.batch(4, [res({ seq: 4, ts: T0 + 3 * 60 * MIN - 1_000, ok: false, status_code: 503 })]);
-    const open = ((await call(base, 'GET', '/api/v1/incidents?state=open')).body.incidents as Incident[])[0]!;
+    const open = ((await adminCall(base, 'GET', '/api/v1/incidents?state=open')).body.incidents as Incident[])[0]!;
     expect(open).toMatchObject({ id: 2, operator_status: null });
     expect((await post(`/api/v1/incidents/2/updates`, { status: 'identified', message: 'Fejlen er fundet.' })).status).toBe(201);
     await agent.close();
@@ -219,7 +206,7 @@ describe('without an admin token configured', () => {
   it('answers 404 admin_disabled, as the maintenance route does', async () => {
     const off = await startHarness({ config: (d) => testConfig(d, { collector: { admin_token: undefined } }) });
     try {
-      const r = await call(off.collector.url, 'POST', '/api/v1/incidents/1/updates', { status: 'investigating', message: 'x' });
+      const r = await adminCall(off.collector.url, 'POST', '/api/v1/incidents/1/updates', { status: 'investigating', message: 'x' });
       expect([r.status, r.body.error?.code]).toEqual([404, 'admin_disabled']);
     } finally {
       await off.close();
