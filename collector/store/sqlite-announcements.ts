@@ -2,6 +2,7 @@
 // the operator's state and texts in incident_update_operator) and announcements of releases and
 // interface changes.
 import type Database from 'better-sqlite3';
+import { where } from './sqlite-where.js';
 import type { IncidentUpdate } from '../status/incidents.js';
 import type { Localized } from '../status/maintenance.js';
 import type { Announcement, AnnouncementKind, AnnouncementQuery } from './types.js';
@@ -76,28 +77,15 @@ export function deleteAnnouncement(db: Database.Database, id: string): boolean {
 }
 
 export function queryAnnouncements(db: Database.Database, q: AnnouncementQuery): Announcement[] {
-  const where: string[] = [];
-  const params: (string | number)[] = [];
-  if (q.id !== undefined) {
-    where.push('id = ?');
-    params.push(q.id);
-  }
-  if (q.system !== undefined) {
-    where.push('EXISTS (SELECT 1 FROM json_each(systems) WHERE value = ?)');
-    params.push(q.system);
-  }
-  if (q.from !== undefined) {
-    where.push('at >= ?');
-    params.push(q.from);
-  }
-  if (q.to !== undefined) {
-    where.push('at < ?');
-    params.push(q.to);
-  }
-  params.push(q.limit);
+  const w = where([
+    ['id = ?', q.id],
+    ['EXISTS (SELECT 1 FROM json_each(systems) WHERE value = ?)', q.system],
+    ['at >= ?', q.from],
+    ['at < ?', q.to],
+  ]);
   const rows = db
-    .prepare(`SELECT * FROM announcements ${where.length > 0 ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY at DESC, created_at DESC, id LIMIT ?`)
-    .all(...params) as AnnouncementRow[];
+    .prepare(`SELECT * FROM announcements ${w.sql} ORDER BY at DESC, created_at DESC, id LIMIT ?`)
+    .all(...w.params, q.limit) as AnnouncementRow[];
   return rows.map((r) => {
     const a: Announcement = {
       id: r.id,

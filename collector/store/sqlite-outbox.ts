@@ -2,6 +2,7 @@
 // sqlite-notify.ts). A row is written before the first attempt and kept after the last, so the
 // primary key (event_id, channel) is what makes a delivery happen at most once per channel.
 import type Database from 'better-sqlite3';
+import { where } from './sqlite-where.js';
 import type { NotifyEvent } from '../notify/types.js';
 import type { ChannelBacklog, Delivery, DeliveryQuery, DeliveryState, DeliveryUpdate, NewDelivery } from './types.js';
 
@@ -38,23 +39,15 @@ export function enqueueDeliveries(db: Database.Database, rows: readonly NewDeliv
 }
 
 export function queryDeliveries(db: Database.Database, q: DeliveryQuery): Delivery[] {
-  const where: string[] = [];
-  const params: (string | number)[] = [];
-  for (const col of ['state', 'channel', 'event_id'] as const) {
-    const v = q[col];
-    if (v !== undefined) {
-      where.push(`${col} = ?`);
-      params.push(v);
-    }
-  }
-  if (q.due !== undefined) {
-    where.push('next_at <= ?');
-    params.push(q.due);
-  }
-  params.push(q.limit);
-  const sql = `SELECT * FROM notify_deliveries ${where.length > 0 ? 'WHERE ' + where.join(' AND ') : ''}
+  const w = where([
+    ['state = ?', q.state],
+    ['channel = ?', q.channel],
+    ['event_id = ?', q.event_id],
+    ['next_at <= ?', q.due],
+  ]);
+  const sql = `SELECT * FROM notify_deliveries ${w.sql}
     ORDER BY next_at, created_at, event_id, channel LIMIT ?`;
-  return (db.prepare(sql).all(...params) as DeliveryRow[]).map(fromRow);
+  return (db.prepare(sql).all(...w.params, q.limit) as DeliveryRow[]).map(fromRow);
 }
 
 export function updateDelivery(db: Database.Database, eventId: string, channel: string, u: DeliveryUpdate): boolean {

@@ -2,6 +2,7 @@
 // per address: the unique index on email makes a second subscription of the same address replace
 // the first, as the memory store does.
 import type Database from 'better-sqlite3';
+import { where } from './sqlite-where.js';
 import type { Subscription, SubscriptionQuery, SubscriptionState } from './types.js';
 
 interface SubscriptionRow {
@@ -50,16 +51,14 @@ export function saveSubscription(db: Database.Database, s: Subscription): void {
 }
 
 export function querySubscriptions(db: Database.Database, q: SubscriptionQuery = {}): Subscription[] {
-  const where: string[] = [];
-  const params: string[] = [];
-  for (const col of ['id', 'email', 'token_sha256', 'state'] as const) {
-    const v = q[col];
-    if (v === undefined) continue;
-    where.push(`${col} = ?`);
-    params.push(v);
-  }
-  const sql = `SELECT * FROM subscriptions ${where.length > 0 ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY created_at, id`;
-  return (db.prepare(sql).all(...params) as SubscriptionRow[]).map(fromRow);
+  const w = where([
+    ['id = ?', q.id],
+    ['email = ?', q.email],
+    ['token_sha256 = ?', q.token_sha256],
+    ['state = ?', q.state],
+  ]);
+  const sql = `SELECT * FROM subscriptions ${w.sql} ORDER BY created_at, id`;
+  return (db.prepare(sql).all(...w.params) as SubscriptionRow[]).map(fromRow);
 }
 
 export function deleteSubscription(db: Database.Database, id: string): boolean {

@@ -11,6 +11,7 @@ import type { Status, View } from '../status/types.js';
 import type { AlertEvent } from '../status/alerts.js';
 import type { Incident, IncidentChange, IncidentUpdate } from '../status/incidents.js';
 import type { MaintenanceWindow } from '../status/maintenance.js';
+import { where } from './sqlite-where.js';
 import { migrate } from './sqlite-schema.js';
 import * as events from './sqlite-events.js';
 import * as announcements from './sqlite-announcements.js';
@@ -219,26 +220,15 @@ export class SqliteStore implements Store {
 
   queryResults(q: ResultQuery): Promise<StoredResult[]> {
     return this.#run(() => {
-      const where: string[] = [];
-      const params: (string | number)[] = [];
-      for (const col of ['system', 'probe', 'agent'] as const) {
-        const v = q[col];
-        if (v !== undefined) {
-          where.push(`${col} = ?`);
-          params.push(v);
-        }
-      }
-      if (q.from !== undefined) {
-        where.push('ts >= ?');
-        params.push(q.from);
-      }
-      if (q.to !== undefined) {
-        where.push('ts < ?');
-        params.push(q.to);
-      }
-      params.push(q.limit);
-      const sql = `SELECT ${RESULT_COLUMNS} FROM results ${where.length > 0 ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY ts, id LIMIT ?`;
-      return (this.#db.prepare(sql).all(...params) as ResultRow[]).map(fromRow);
+      const w = where([
+        ['system = ?', q.system],
+        ['probe = ?', q.probe],
+        ['agent = ?', q.agent],
+        ['ts >= ?', q.from],
+        ['ts < ?', q.to],
+      ]);
+      const sql = `SELECT ${RESULT_COLUMNS} FROM results ${w.sql} ORDER BY ts, id LIMIT ?`;
+      return (this.#db.prepare(sql).all(...w.params, q.limit) as ResultRow[]).map(fromRow);
     });
   }
 
@@ -269,27 +259,14 @@ export class SqliteStore implements Store {
 
   statusChanges(q: StatusChangeQuery = {}): Promise<StatusChange[]> {
     return this.#run(() => {
-      const where: string[] = [];
-      const params: (string | number)[] = [];
-      if (q.system !== undefined) {
-        where.push('system = ?');
-        params.push(q.system);
-      }
-      if (q.view !== undefined) {
-        where.push('view = ?');
-        params.push(q.view);
-      }
-      if (q.from !== undefined) {
-        where.push('at >= ?');
-        params.push(q.from);
-      }
-      if (q.to !== undefined) {
-        where.push('at < ?');
-        params.push(q.to);
-      }
-      params.push(q.limit ?? -1);
-      const sql = `SELECT system, view, status, cause, at FROM status_changes ${where.length > 0 ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY at, id LIMIT ?`;
-      return (this.#db.prepare(sql).all(...params) as ChangeRow[]).map(fromChangeRow);
+      const w = where([
+        ['system = ?', q.system],
+        ['view = ?', q.view],
+        ['at >= ?', q.from],
+        ['at < ?', q.to],
+      ]);
+      const sql = `SELECT system, view, status, cause, at FROM status_changes ${w.sql} ORDER BY at, id LIMIT ?`;
+      return (this.#db.prepare(sql).all(...w.params, q.limit ?? -1) as ChangeRow[]).map(fromChangeRow);
     });
   }
 
