@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { startAgent } from '../agent/agent.js';
 import { parseDuration } from '../lib/duration.js';
 import { errorMessage, fileErrorMessage } from '../lib/errors.js';
-import { createLogger, type LogLevel } from '../lib/log.js';
+import { createLogger, type LogFormat, type LogLevel } from '../lib/log.js';
 import { fail } from './output.js';
 import { onShutdown } from './signals.js';
 
@@ -17,6 +17,7 @@ export function runAgentCommand(opts: {
   outboxMaxAge?: string;
   concurrency: number;
   logLevel: LogLevel;
+  logFormat: LogFormat;
 }): void {
   if (!opts.collector) fail('--collector is required (or set VAGT_COLLECTOR), e.g. ws://127.0.0.1:9400/agent');
   if (!/^wss?:\/\/[^\s/]+(\/\S*)?$/.test(opts.collector))
@@ -34,7 +35,7 @@ export function runAgentCommand(opts: {
   // A bare ws://host:port means the standard path.
   if (url.pathname === '/' || url.pathname === '') url.pathname = '/agent';
 
-  const log = createLogger({ level: opts.logLevel, name: 'agent' });
+  const log = createLogger({ level: opts.logLevel, format: opts.logFormat, name: 'agent' });
   let agent: ReturnType<typeof startAgent>;
   try {
     agent = startAgent({

@@ -1,5 +1,5 @@
 import { demoBanner, parseFaultFlags, runDemo, DEMO_SYSTEM_IDS } from '../demo/demo.js';
-import { createLogger, type LogLevel } from '../lib/log.js';
+import { createLogger, type LogFormat, type LogLevel } from '../lib/log.js';
 import { errorMessage } from '../lib/errors.js';
 import { EXIT, fail } from './output.js';
 import { onShutdown } from './signals.js';
@@ -12,6 +12,7 @@ export async function runDemoCommand(opts: {
   slow: readonly string[];
   error: readonly string[];
   logLevel: LogLevel;
+  logFormat: LogFormat;
 }): Promise<void> {
   if (!Number.isInteger(opts.basePort) || opts.basePort < 0 || opts.basePort > 65_000) {
     fail('--base-port: expected a port number, or 0 for ephemeral ports');
@@ -20,7 +21,7 @@ export async function runDemoCommand(opts: {
   if (!parsed.ok) fail(parsed.problems.join('\nvagt: '));
 
   // Logs go to stderr so the banner on stdout stays readable.
-  const log = createLogger({ level: opts.logLevel, name: 'demo', destination: 2 });
+  const log = createLogger({ level: opts.logLevel, format: opts.logFormat, name: 'demo', destination: 2 });
   let demo;
   try {
     demo = await runDemo({

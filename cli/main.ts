@@ -4,12 +4,23 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { version } from '../lib/version.js';
-import { LOG_LEVELS, type LogLevel } from '../lib/log.js';
-import { EXIT } from './output.js';
+import { LOG_FORMATS, LOG_LEVELS, parseLogFormat, type LogFormat, type LogLevel } from '../lib/log.js';
+import { EXIT, fail } from './output.js';
 
-const logLevel = {
+const logOptions = {
   'log-level': { choices: LOG_LEVELS, default: 'info' as LogLevel, describe: 'log level' },
+  // A plain string checked by logFormat(), so a bad value gives one line, as VAGT_LOG_FORMAT does.
+  'log-format': {
+    type: 'string',
+    describe: `${LOG_FORMATS.join('|')}: auto is pretty on a terminal, JSON otherwise (env VAGT_LOG_FORMAT)`,
+  },
 } as const;
+
+function logFormat(flag: string | undefined): LogFormat {
+  const r = parseLogFormat(flag);
+  if (!r.ok) fail(r.message);
+  return r.format;
+}
 
 // The demo prints a banner; its logs stay quiet unless asked for.
 const DEMO_LOG_LEVEL: LogLevel = 'warn';
@@ -26,13 +37,15 @@ const cli = yargs(hideBin(process.argv))
         .option('listen', { type: 'string', describe: 'HOST:PORT, overrides collector.listen' })
         .option('data-dir', { type: 'string', describe: 'directory of the SQLite database, overrides collector.data_dir' })
         .option('local-agent', { type: 'boolean', default: false, describe: 'also run an agent in-process (id "local")' })
-        .options(logLevel),
+        .options(logOptions),
     async (a) => {
+      const format = logFormat(a['log-format']);
       const { runCollectorCommand } = await import('./collector.js');
       await runCollectorCommand({
         config: a.config,
         localAgent: a['local-agent'],
         logLevel: a['log-level'],
+        logFormat: format,
         ...(a.listen === undefined ? {} : { listen: a.listen }),
         ...(a['data-dir'] === undefined ? {} : { dataDir: a['data-dir'] }),
       });
@@ -57,8 +70,9 @@ const cli = yargs(hideBin(process.argv))
         .option('outbox-max-mb', { type: 'number', default: 512, describe: 'disk the outbox may use; the oldest unsent results are dropped beyond it' })
         .option('outbox-max-age', { type: 'string', default: '7d', describe: 'unsent results older than this are dropped' })
         .option('concurrency', { type: 'number', default: 32, describe: 'probes in flight at most' })
-        .options(logLevel),
+        .options(logOptions),
     async (a) => {
+      const format = logFormat(a['log-format']);
       const { runAgentCommand } = await import('./agent.js');
       runAgentCommand({
         collector: a.collector ?? process.env.VAGT_COLLECTOR,
@@ -70,6 +84,7 @@ const cli = yargs(hideBin(process.argv))
         outboxMaxAge: a['outbox-max-age'],
         concurrency: a.concurrency,
         logLevel: a['log-level'],
+        logFormat: format,
       });
     },
   )
@@ -131,8 +146,9 @@ const cli = yargs(hideBin(process.argv))
         .option('down', { type: 'string', array: true, default: [] as string[], describe: 'start with these systems down' })
         .option('slow', { type: 'string', array: true, default: [] as string[], describe: 'start slow: ID=DURATION, e.g. virk=3s' })
         .option('error', { type: 'string', array: true, default: [] as string[], describe: 'start answering 500: ID' })
-        .options({ 'log-level': { ...logLevel['log-level'], default: DEMO_LOG_LEVEL } }),
+        .options({ ...logOptions, 'log-level': { ...logOptions['log-level'], default: DEMO_LOG_LEVEL } }),
     async (a) => {
+      const format = logFormat(a['log-format']);
       const { runDemoCommand } = await import('./demo.js');
       await runDemoCommand({
         listen: a.listen,
@@ -142,6 +158,7 @@ const cli = yargs(hideBin(process.argv))
         slow: a.slow,
         error: a.error,
         logLevel: a['log-level'],
+        logFormat: format,
       });
     },
   )
