@@ -1,6 +1,7 @@
-import { startCollector } from '../collector/collector.js';
+import type { Logger } from 'pino';
+import { startCollector, type Collector } from '../collector/collector.js';
 import { formatDiagnostic } from '../config/diagnostics.js';
-import { createLogger, type LogLevel } from '../lib/log.js';
+import { createLogger, type LogFormat, type LogLevel } from '../lib/log.js';
 import { VagtError, errorMessage } from '../lib/errors.js';
 import { loadConfigOrExit } from './config.js';
 import { EXIT, fail } from './output.js';
@@ -12,10 +13,12 @@ export async function runCollectorCommand(opts: {
   dataDir?: string;
   localAgent: boolean;
   logLevel: LogLevel;
+  logFormat: LogFormat;
 }): Promise<void> {
   const config = loadConfigOrExit(opts.config);
-  const log = createLogger({ level: opts.logLevel, name: 'collector' });
-  let collector;
+  const log = createLogger({ level: opts.logLevel, format: opts.logFormat, name: 'collector' });
+  let collector: Collector | undefined;
+  reloadOnSighup(opts.config, log, () => collector);
   try {
     collector = await startCollector({
       config,
@@ -31,14 +34,27 @@ export async function runCollectorCommand(opts: {
     fail(`cannot start the collector: ${errorMessage(err)}`, code);
   }
   log.info({ url: collector.url }, 'collector listening');
-  onShutdown(() => collector.close(), log);
-  // SIGHUP re-reads the configuration, as Prometheus does; a bad file keeps the running one.
+  const running = collector;
+  onShutdown(() => running.close(), log);
+}
+
+/** SIGHUP re-reads the configuration, as Prometheus does; a bad file keeps the running one. */
+function reloadOnSighup(path: string, log: Logger, collector: () => Collector | undefined): void {
   process.on('SIGHUP', () => {
-    collector.reload().then(
+    const c = collector();
+    // Installed before the collector starts, so an early SIGHUP does not kill it (the default).
+    if (c === undefined) return void log.warn('SIGHUP while starting: ignored; the file just read is in use');
+    log.info({ signal: 'SIGHUP', config: path }, 'reloading the configuration');
+    c.reload().then(
       (r) => {
-        if (!r.ok) log.error({ problems: r.problems.map(formatDiagnostic) }, 'reload refused: configuration invalid');
+        // The problems in the message itself, so a pretty log or journalctl shows what to fix.
+        if (!r.ok)
+          log.error(
+            { problems: r.problems.map(formatDiagnostic) },
+            `reload refused, the running configuration is kept: ${r.problems.map((p) => `${path}: ${formatDiagnostic(p)}`).join('; ')}`,
+          );
       },
-      (err: unknown) => log.error({ err }, 'reload failed'),
+      (err: unknown) => log.error({ err: errorMessage(err) }, `reload failed, the running configuration is kept: ${errorMessage(err)}`),
     );
   });
 }

@@ -15,6 +15,7 @@ import { TokenRing, type TokenEntry } from './auth.js';
 import { CommitQueue } from './commit-queue.js';
 import type { CollectorContext, ReloadResult } from './context.js';
 import { Backfill } from './backfill.js';
+import { ExternalReports } from './external-reports.js';
 import { Ingest } from './ingest.js';
 import { LatestResults } from './latest.js';
 import { CollectorMetrics } from './metrics.js';
@@ -101,15 +102,17 @@ function trackedSystems(model: Model): TrackedSystem[] {
 /** Systems, agents and incident priorities into the status engine. */
 function track(tracker: StatusTracker, model: Model): void {
   const { critical, high } = model.config.defaults.priorities;
-  tracker.setSystems(trackedSystems(model), model.agentIds, { critical: critical / 100, high: high / 100 });
+  const external = new Map([...model.external.values()].map((e) => [e.id, e.staleAfter]));
+  tracker.setSystems(trackedSystems(model), model.agentIds, { critical: critical / 100, high: high / 100 }, external);
 }
 
-function tokenRing(config: Config, localToken: string | undefined): TokenRing {
+/** Tokens of the agents that connect over the WebSocket, or (`external`) of the sources that report over HTTP. */
+function tokenRing(config: Config, localToken: string | undefined, external = false): TokenRing {
   // The loader guarantees one of token and token_sha256.
-  const entries = config.agents.flatMap((a): TokenEntry[] =>
+  const entries = config.agents.filter((a) => (a.external !== undefined) === external).flatMap((a): TokenEntry[] =>
     a.token !== undefined ? [{ id: a.id, token: a.token }] : a.token_sha256 !== undefined ? [{ id: a.id, sha256: a.token_sha256 }] : [],
   );
-  if (localToken !== undefined) entries.push({ id: LOCAL_AGENT_ID, token: localToken });
+  if (localToken !== undefined && !external) entries.push({ id: LOCAL_AGENT_ID, token: localToken });
   return new TokenRing(entries);
 }
 
@@ -125,6 +128,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
 
   let model = new Model(opts.config, { localAgent });
   let tokens = tokenRing(opts.config, localToken);
+  let sources = tokenRing(opts.config, undefined, true);
   const store = SqliteStore.open(join(dataDir, 'vagt.db'));
   const latest = new LatestResults();
   const maintenance = new MaintenanceCalendar();
@@ -184,7 +188,8 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       if (inserted[i] !== true) continue;
       const r = rows[i]!;
       accepted++;
-      metrics.observe(r);
+      // A reporter's duration is its own measurement: kept with the result, not in our histograms.
+      if (!model.external.has(r.agent)) metrics.observe(r);
       backfill.note(r);
       if (latest.update(r)) {
         metrics.latest(r);
@@ -197,6 +202,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   };
 
   const queue = new CommitQueue({ store, logger: log, onCommitted });
+  const reports = new ExternalReports({ clock, queue, maxSeq: (agent) => store.maxSeq(agent) });
   const recordSeen = (seen: Parameters<typeof store.recordAgentsSeen>[0]): void => {
     if (!store.open) return;
     store.recordAgentsSeen(seen).catch((err: unknown) => log.warn({ err: errorMessage(err) }, 'storing agents seen failed'));
@@ -204,7 +210,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   // Warm start: the latest results and the statuses from before a restart.
   try {
     for (const r of await store.latestResults()) {
-      if (!model.isAssigned(r.system, r.probe, r.agent)) continue;
+      if (!model.accepts(r.system, r.probe, r.agent)) continue;
       latest.update(r);
       metrics.latest(r);
     }
@@ -244,6 +250,8 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
 
   let reloading: Promise<ReloadResult> = Promise.resolve({ ok: true, revision: model.revision, changed: false });
   const doReload = (config?: Config): Promise<ReloadResult> => {
+    // A SIGHUP during shutdown must not push assignments over closing sockets.
+    if (closing) return Promise.resolve({ ok: false, problems: [{ path: ROOT_PATH, message: 'the collector is shutting down' }] });
     let next: Config;
     if (config !== undefined) next = config;
     else {
@@ -275,7 +283,8 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
       if (!nextTokens.sameToken(tokens, c.agent)) ingest.disconnect(c.agent, CLOSE.policy, 'agent token changed or agent removed');
     model = nextModel;
     tokens = nextTokens;
-    const assigned = (system: string, probe: string, agent: string): boolean => nextModel.isAssigned(system, probe, agent);
+    sources = tokenRing(next, undefined, true);
+    const assigned = (system: string, probe: string, agent: string): boolean => nextModel.accepts(system, probe, agent);
     latest.retain(assigned);
     metrics.retain({ systems: new Set(nextModel.systems.map((s) => s.id)), agents: new Set(nextModel.agentIds), probe: assigned });
     for (const id of nextModel.agentIds) metrics.agentConnected(id, ingest.isConnected(id));
@@ -312,6 +321,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     ready: () => !closing && store.open && server.listening,
     canReload: () => opts.configPath !== undefined,
     reload: () => reload(),
+    external: { reports, identify: (token) => sources.identify(token) },
   };
   registerRoutes(router, ctx);
 
