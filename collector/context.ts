@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../lib/clock.js';
 import type { Diagnostic } from '../config/diagnostics.js';
+import type { ExternalReports } from './external-reports.js';
 import type { Ingest } from './ingest.js';
 import type { LatestResults } from './latest.js';
 import type { CollectorMetrics } from './metrics.js';
@@ -30,4 +31,6 @@ export interface CollectorContext {
   /** Whether a configuration file is known to reload from. */
   canReload(): boolean;
   reload(): Promise<ReloadResult>;
+  /** Reports from external sources (other monitoring systems), and whose token a bearer token is. */
+  readonly external: { reports: ExternalReports; identify(token: string): string | undefined };
 }

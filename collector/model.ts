@@ -13,6 +13,16 @@ export interface Assignment {
   keys: ReadonlySet<string>;
 }
 
+/** An authority's own monitoring, reporting results over HTTP: one more vantage point. */
+export interface ExternalSource {
+  id: string;
+  name: string | undefined;
+  /** Systems it may report on; undefined: every system. */
+  systems: ReadonlySet<string> | undefined;
+  /** How long one report counts, ms. */
+  staleAfter: number;
+}
+
 export const probeKey = (system: string, probe: string): string => `${system}\u0000${probe}`;
 
 export class Model {
@@ -22,8 +32,10 @@ export class Model {
   readonly systems: readonly SystemConfig[];
   readonly systemById: ReadonlyMap<string, SystemConfig>;
   readonly probesBySystem: ReadonlyMap<string, readonly ProbeSpec[]>;
-  /** Configured agents, plus the in-process one when it runs. */
+  /** Configured agents that run probes, plus the in-process one when it runs. */
   readonly agentIds: readonly string[];
+  /** External sources (agents with `external`): they report over HTTP and run nothing. */
+  readonly external: ReadonlyMap<string, ExternalSource>;
   readonly #assignments = new Map<string, Assignment>();
 
   constructor(config: Config, opts: { localAgent: boolean }) {
@@ -34,7 +46,14 @@ export class Model {
     const bySystem = new Map<string, ProbeSpec[]>(config.systems.map((s) => [s.id, []]));
     for (const p of resolveProbes(config)) bySystem.get(p.system)?.push(p);
     this.probesBySystem = bySystem;
-    const ids = config.agents.map((a) => a.id);
+    const ids = config.agents.filter((a) => a.external === undefined).map((a) => a.id);
+    this.external = new Map(
+      config.agents.flatMap((a): [string, ExternalSource][] =>
+        a.external === undefined
+          ? []
+          : [[a.id, { id: a.id, name: a.name, systems: a.external.systems === undefined ? undefined : new Set(a.external.systems), staleAfter: a.external.stale_after }]],
+      ),
+    );
     if (opts.localAgent && !ids.includes(LOCAL_AGENT_ID)) ids.push(LOCAL_AGENT_ID);
     this.agentIds = ids;
   }
@@ -53,5 +72,18 @@ export class Model {
 
   isAssigned(system: string, probe: string, agent: string): boolean {
     return this.assignment(agent)?.keys.has(probeKey(system, probe)) ?? false;
+  }
+
+  /** The probes of `system` that an external source's reports count on; empty when it may not report on it. */
+  reportable(source: string, system: string): readonly ProbeSpec[] {
+    const ext = this.external.get(source);
+    if (ext === undefined || (ext.systems !== undefined && !ext.systems.has(system))) return [];
+    return (this.probesBySystem.get(system) ?? []).filter((p) => p.agents === undefined || p.agents.includes(source));
+  }
+
+  /** Whether a result of this (system, probe, agent) belongs to this configuration: assigned, or reportable. */
+  accepts(system: string, probe: string, agent: string): boolean {
+    if (!this.external.has(agent)) return this.isAssigned(system, probe, agent);
+    return this.reportable(agent, system).some((p) => p.id === probe);
   }
 }

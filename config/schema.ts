@@ -309,9 +309,21 @@ export const maintenance = z.strictObject({
 });
 
 // Exactly one of token and token_sha256: checked in semantics.ts, so a missing pair is one problem.
+/**
+ * An authority's own monitoring (Zabbix, Nagios, Alertmanager, ...) reporting over HTTP instead of
+ * running probes: one more vantage point for the systems it may report on.
+ */
+export const externalSource = z.strictObject({
+  /** The systems it may report on; default every system. */
+  systems: z.array(id).min(1).optional(),
+  /** How long one report counts; reporters that send only changes need this long. */
+  stale_after: duration.default(600_000),
+});
+
 export const agent = z.strictObject({
   id,
   name: z.string().optional(),
+  external: externalSource.optional(),
   token: z.string().min(16, 'expected a token of at least 16 characters').optional(),
   /** The token's SHA-256 in hex, so the file need not hold the token itself. */
   token_sha256: z
@@ -366,5 +378,6 @@ export type ProbeType = ProbeConfig['type'];
 export type Impact = z.output<typeof impact>;
 export type ResponseTimeConfig = z.output<typeof responseTime>;
 export type AgentConfig = z.output<typeof agent>;
+export type ExternalSourceConfig = z.output<typeof externalSource>;
 export type NotificationConfig = z.output<typeof notification>;
 export type MaintenanceConfig = z.output<typeof maintenance>;

@@ -47,7 +47,8 @@ export function semanticProblems(doc: unknown): SemanticProblem[] {
 
   checkCollector(collector, agents, report);
   checkDependencies(systems, systemIds, report);
-  checkProbes(root, systems, agentIds, report);
+  const external = externalSources(agents, systemIds, report);
+  checkProbes(root, systems, agentIds, external, report);
 
   notifications.forEach((n, i) => checkNotification(obj(n), ['notifications', i], systemIds, collector, report));
   maintenance.forEach((m, i) => checkMaintenance(obj(m), ['maintenance', i], systemIds, report));
@@ -165,7 +166,23 @@ function ms(v: unknown): number | undefined {
   return typeof v === 'string' ? parseDuration(v) : undefined;
 }
 
-function checkProbes(root: Obj, systems: unknown[], agentIds: Map<string, number>, report: Report): void {
+/** Ids of the external sources (agents with `external`), after checking the systems they name. */
+function externalSources(agents: unknown[], systemIds: Map<string, number>, report: Report): Set<string> {
+  const out = new Set<string>();
+  agents.forEach((a, i) => {
+    const agent = obj(a);
+    const ext = obj(agent?.external);
+    if (agent === undefined || ext === undefined) return;
+    const id = str(agent.id);
+    if (id !== undefined) out.add(id);
+    arr(ext.systems).forEach((s, k) => {
+      if (typeof s === 'string' && !systemIds.has(s)) report(['agents', i, 'external', 'systems', k], `unknown system ${s}`);
+    });
+  });
+  return out;
+}
+
+function checkProbes(root: Obj, systems: unknown[], agentIds: Map<string, number>, external: ReadonlySet<string>, report: Report): void {
   const defaults = obj(root.defaults) ?? {};
   const defInterval = defaults.interval === undefined ? SCHEMA_DEFAULTS.interval : ms(defaults.interval);
   const defTimeout = defaults.timeout === undefined ? SCHEMA_DEFAULTS.timeout : ms(defaults.timeout);
@@ -212,6 +229,9 @@ function checkProbes(root: Obj, systems: unknown[], agentIds: Map<string, number
       arr(probe.agents).forEach((a, k) => {
         if (typeof a === 'string' && !agentIds.has(a) && a !== LOCAL_AGENT_ID) report([...at, 'agents', k], `unknown agent ${a}`);
       });
+      const listed = arr(probe.agents).filter((a): a is string => typeof a === 'string');
+      if (listed.length > 0 && listed.every((a) => external.has(a)))
+        report([...at, 'agents'], `lists only external sources (${listed.join(', ')}), which run no probes; name an agent that runs it`);
       checkTiming(probe, at, defInterval, defTimeout, report);
       if (probe.type === 'flow') checkFlowVariables(arr(probe.steps), [...at, 'steps'], report);
     });

@@ -53,6 +53,8 @@ export type ProbeErrorCode =
   | 'resources_failed'
   | 'unsupported'
   | 'secret_missing'
+  /** Not a probe: an external source (Zabbix, Alertmanager, ...) reported the failure. */
+  | 'reported'
   | 'internal';
 
 /** What a probe run produced. Durations in milliseconds; times in epoch milliseconds. */

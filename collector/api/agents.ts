@@ -31,6 +31,14 @@ export function agentsRoutes(router: Router, ctx: CollectorContext): void {
         probes: (a?.probes ?? []).map((p) => `${p.system}/${p.id}`),
       };
     });
-    sendJson(res, 200, { agents });
+    // Other monitoring systems that report over HTTP: vantage points that run nothing.
+    const external = [...model.external.values()].map((e) => ({
+      id: e.id,
+      name: e.name ?? null,
+      systems: e.systems === undefined ? null : [...e.systems],
+      stale_after_s: e.staleAfter / 1000,
+      last_report: iso(ctx.latest.newest(e.id)),
+    }));
+    sendJson(res, 200, { agents, external });
   });
 }

@@ -36,7 +36,11 @@ export async function readDeclaration(ctx: CollectorContext, system: SystemConfi
     timezone,
     windows: system.sla?.windows ?? {},
     uptime,
-    response_time: responseTimeRows({ response_time: system.response_time, probes: system.probes }, aggregates),
+    // Response times are our agents' own measurements; a reporter's are not comparable.
+    response_time: responseTimeRows(
+      { response_time: system.response_time, probes: system.probes },
+      aggregates.filter((a) => !ctx.model().external.has(a.agent)),
+    ),
     incidents: incidentHandling(current, { system: id, from, to, now }),
   };
 }

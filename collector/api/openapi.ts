@@ -19,6 +19,8 @@ export interface Operation {
   pattern: string;
   /** Needs the admin token. */
   admin?: boolean;
+  /** Needs an external source's token (an agents entry with `external`). */
+  source?: boolean;
   spec: Schema;
 }
 
@@ -62,6 +64,13 @@ const ADMIN_ERRORS: Record<string, Schema> = {
   '401': err('no bearer token (unauthorized); WWW-Authenticate: Bearer'),
   '403': err('a wrong admin token (forbidden)'),
   '404': err('admin_disabled: no collector.admin_token is configured; or no such resource (not_found)'),
+};
+
+const SOURCE_ERRORS: Record<string, Schema> = {
+  '401': err('no bearer token (unauthorized); WWW-Authenticate: Bearer'),
+  '403': err('not the token of an external source, or the source may not report on the system (forbidden)'),
+  '413': err('the body is too large'),
+  '415': err('the body is not application/json'),
 };
 
 function op(summary: string, o: { params?: Schema[]; ok: Schema; errors?: Record<string, Schema>; body?: Schema; description?: string; tag: string; id: string }): Schema {
@@ -526,7 +535,24 @@ export const OPERATIONS: readonly Operation[] = [
     spec: op('Agents, connected or not, and what they run', {
       id: 'getAgents',
       tag: 'agents',
-      ok: { '200': json(list('agents', ref('Agent')), 'every configured agent') },
+      ok: {
+        '200': json(
+          obj({
+            agents: arr(ref('Agent')),
+            external: arr(
+              obj({
+                id: str(),
+                name: nullable(str()),
+                systems: nullable(ids('the systems it may report on; null: every system')),
+                stale_after_s: num('how long one report counts'),
+                last_report: nullable(time('when its newest report was received')),
+              }),
+              'external sources: other monitoring systems that report over HTTP',
+            ),
+          }),
+          'every configured agent, and the external sources',
+        ),
+      },
       errors: { '400': BAD },
     }),
   },
@@ -543,6 +569,67 @@ export const OPERATIONS: readonly Operation[] = [
         '409': err('no_config_file: started without a file'),
         '422': err('invalid_config: the problems are in error.problems; the running configuration is kept'),
       },
+    }),
+  },
+  {
+    method: 'POST',
+    pattern: '/api/v1/systems/:id/reports',
+    source: true,
+    spec: op("Reports a system's result or status from another monitoring system", {
+      id: 'postReport',
+      tag: 'external',
+      description:
+        'Counts as one more vantage point (the source) on the probes of the system it may report on, or on the one probe named. ' +
+        'operational and degraded_performance count as up. The result holds for the source\'s external.stale_after.',
+      params: [pathId('a system id')],
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          probe: str('one probe of the system; default every probe the source may report on'),
+          success: bool('give success or status'),
+          status: { type: 'string', enum: ['operational', 'degraded_performance', 'partial_outage', 'major_outage'] },
+          duration_ms: { type: 'number', minimum: 0, description: "the reporter's own response time; stored, not used for slowness" },
+          message: { type: 'string', maxLength: 1000, description: 'why, in the reporter\'s words; shown as the error' },
+          at: time('when the check ran; default now; at most 5 minutes ahead'),
+        },
+      },
+      ok: {
+        '202': json(
+          obj({ source: str(), system: str(), probes: ids('the probes it counted on'), ok: bool(), at: time(), seq: arr(int()) }),
+          'stored',
+        ),
+      },
+      errors: {
+        '400': err('invalid_json; invalid_body (with problems)'),
+        ...SOURCE_ERRORS,
+        '404': err('no such system or probe (not_found)'),
+        '422': err('not_reportable: the probes list their agents and the source is not among them'),
+      },
+    }),
+  },
+  {
+    method: 'POST',
+    pattern: '/api/v1/alertmanager',
+    source: true,
+    spec: op("Takes Prometheus Alertmanager's webhook", {
+      id: 'postAlertmanager',
+      tag: 'external',
+      description:
+        'Alertmanager webhook payload (version 4). An alert names its system by the label vagt_system (or system) and may name a probe by vagt_probe; ' +
+        'the target fails while any of its alerts fires. Alerts naming nothing known come back in ignored, with a 200.',
+      body: { type: 'object', required: ['alerts'], properties: { alerts: arr({ type: 'object', required: ['status', 'labels'] }) } },
+      ok: {
+        '200': json(
+          obj({
+            source: str(),
+            accepted: arr(obj({ system: str(), probe: str(), ok: bool(), firing: int('alerts firing for it now') })),
+            ignored: arr(obj({ fingerprint: str(), reason: str() })),
+          }),
+          'stored',
+        ),
+      },
+      errors: { '400': err('invalid_json; invalid_body: not an Alertmanager payload'), ...SOURCE_ERRORS },
     }),
   },
   {
@@ -737,7 +824,8 @@ export function openApiDocument(opts: { registered?: readonly { method: Method; 
     if (have !== undefined && !have.has(`${o.method} ${o.pattern}`)) continue;
     const path = openApiPath(o.pattern);
     const entry = (paths[path] ??= {});
-    entry[o.method.toLowerCase()] = o.admin === true ? { ...o.spec, security: [{ adminToken: [] }] } : o.spec;
+    const security = o.admin === true ? [{ adminToken: [] }] : o.source === true ? [{ sourceToken: [] }] : undefined;
+    entry[o.method.toLowerCase()] = security === undefined ? o.spec : { ...o.spec, security };
   }
   return {
     openapi: '3.1.0',
@@ -755,6 +843,7 @@ export function openApiDocument(opts: { registered?: readonly { method: Method; 
       schemas: { ...SCHEMAS, Announcement: ANNOUNCEMENT },
       securitySchemes: {
         adminToken: { type: 'http', scheme: 'bearer', description: 'collector.admin_token, as Authorization: Bearer <token>' },
+        sourceToken: { type: 'http', scheme: 'bearer', description: 'the token of an external source (an agents entry with external), as Authorization: Bearer <token>' },
       },
     },
   };

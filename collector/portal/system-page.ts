@@ -43,11 +43,13 @@ async function readCharts(ctx: CollectorContext, system: SystemConfig, now: numb
   const from = Math.floor((now - DAY) / BUCKET_MS) * BUCKET_MS;
   const probes = new Map<string, ChartPoint[]>();
   const all: number[] = [];
-  for (const p of ctx.model().probesBySystem.get(system.id) ?? []) {
+  const model = ctx.model();
+  for (const p of model.probesBySystem.get(system.id) ?? []) {
     const results = await ctx.store.queryResults({ system: system.id, probe: p.id, from, to: now, limit: CHART_MAX_RESULTS });
     const buckets = new Map<number, number[]>();
     for (const r of results) {
-      if (!r.ok) continue;
+      // Response times are our agents' own measurements; a reporter's are not comparable.
+      if (!r.ok || model.external.has(r.agent)) continue;
       const b = Math.floor(r.ts / BUCKET_MS) * BUCKET_MS;
       let list = buckets.get(b);
       if (list === undefined) buckets.set(b, (list = []));

@@ -22,6 +22,11 @@ export interface ProbeLatest {
   /** Agents the probe is assigned to; results from others are ignored. Undefined: every agent. */
   agents?: readonly string[] | undefined;
   results: Iterable<VantageInput>;
+  /**
+   * External sources by id, with how long one of their reports counts (ms). Their reports count
+   * at once (the reporter did its own retrying) and carry no response time for the slow rules.
+   */
+  external?: ReadonlyMap<string, number> | undefined;
 }
 
 export interface Derived {
@@ -64,10 +69,11 @@ export function tallyProbe(p: ProbeLatest, now: number, suspects: ReadonlySet<st
   let failed: string[] | undefined;
   for (const r of p.results) {
     if (p.agents !== undefined && !p.agents.includes(r.agent)) continue;
-    if (!isFresh(r.ts, p, now)) continue;
+    const hold = p.external?.get(r.agent);
+    if (hold === undefined ? !isFresh(r.ts, p, now) : now - r.ts > hold) continue;
     rawFresh++;
     // A vantage point fails after `retries` failures in a row and recovers after one success.
-    const failing = !r.ok && (r.failures ?? 1) >= retries;
+    const failing = !r.ok && (hold !== undefined || (r.failures ?? 1) >= retries);
     if (failing) (failed ??= []).push(r.agent);
     if (failing && suspects.has(r.agent)) {
       t.suspect++;
@@ -75,7 +81,7 @@ export function tallyProbe(p: ProbeLatest, now: number, suspects: ReadonlySet<st
     }
     t.fresh++;
     if (failing) t.failing++;
-    else if (r.ok && r.duration_ms !== undefined) t.durations.push(r.duration_ms);
+    else if (r.ok && r.duration_ms !== undefined && hold === undefined) t.durations.push(r.duration_ms);
   }
   if (failed !== undefined) {
     // Lonely: the others (at least one) mostly see the probe succeed.

@@ -70,6 +70,8 @@ export class StatusTracker {
   /** Agent -> how long its results stay fresh at most (its slowest probe's window). */
   #agentWindows = new Map<string, number>();
   #priorities: PriorityThresholds = DEFAULT_PRIORITIES;
+  /** External sources and how long one of their reports counts, ms. */
+  #external: ReadonlyMap<string, number> = new Map();
   readonly #state = new Map<string, SystemStatus>();
   /** Each system's own status as last derived from its results. */
   readonly #own = new Map<string, Status>();
@@ -104,9 +106,15 @@ export class StatusTracker {
    * The systems to track, in display order, the agents expected to report, and the incident
    * priority thresholds; state of systems no longer listed is dropped.
    */
-  setSystems(systems: readonly TrackedSystem[], agents: readonly string[] = [], priorities: PriorityThresholds = DEFAULT_PRIORITIES): void {
+  setSystems(
+    systems: readonly TrackedSystem[],
+    agents: readonly string[] = [],
+    priorities: PriorityThresholds = DEFAULT_PRIORITIES,
+    external: ReadonlyMap<string, number> = new Map(),
+  ): void {
     this.#systems = systems;
     this.#priorities = priorities;
+    this.#external = external;
     this.#depends = new Map(systems.map((s) => [s.id, s.depends_on ?? {}]));
     this.#dependants = new Map();
     for (const s of systems)
@@ -237,6 +245,7 @@ export class StatusTracker {
           agents: p.agents,
           ...(p.retries === undefined ? {} : { retries: p.retries }),
           results: this.#latest.vantagePoints(s.id, p.id),
+          external: this.#external,
         },
         now,
         this.#suspects.set,

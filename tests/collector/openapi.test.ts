@@ -103,7 +103,10 @@ describe('GET /api/v1/openapi.json', () => {
   it('is an OpenAPI 3.1 document with info, paths, schemas and a bearer scheme', () => {
     expect(doc.openapi).toBe('3.1.0');
     expect(doc.info).toMatchObject({ title: 'vagt collector API', version: expect.stringMatching(/^\d+\.\d+\.\d+/) });
-    expect(doc.components.securitySchemes).toEqual({ adminToken: expect.objectContaining({ type: 'http', scheme: 'bearer' }) });
+    expect(doc.components.securitySchemes).toEqual({
+      adminToken: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+      sourceToken: expect.objectContaining({ type: 'http', scheme: 'bearer' }),
+    });
     expect(doc.components.schemas.Error).toMatchObject({
       required: ['error'],
       properties: { error: { required: ['code', 'message'], properties: { code: { type: 'string' }, message: { type: 'string' } } } },

@@ -13,6 +13,7 @@ const root = join(import.meta.dirname, '..', '..');
 const ENV = {
   VAGT_TOKEN_KBH1: 'kbh1-0123456789abcdef',
   VAGT_TOKEN_AAR1: 'aar1-0123456789abcdef',
+  VAGT_TOKEN_ZABBIX: 'zabbix-0123456789abcdef',
   VAGT_ADMIN_TOKEN: 'admin-0123456789abcdef',
   HOOK_SECRET: 'hook-secret',
 };
