@@ -105,7 +105,7 @@ export class CollectorMetrics {
     const tlsExpiry = this.#tlsExpiry;
     new Gauge({
       name: 'vagt_probe_success',
-      help: 'Whether the latest probe run succeeded (1) or failed (0).',
+      help: 'Whether the latest run of the probe from the agent succeeded (1) or failed (0).',
       labelNames: probeLabels,
       registers,
       collect() {
@@ -115,13 +115,13 @@ export class CollectorMetrics {
     });
     this.#duration = new SeriesHistogram({
       name: 'vagt_probe_duration_seconds',
-      help: 'Duration of probe runs in seconds, as measured by the agent.',
+      help: 'Duration of every probe run in seconds, as measured by the agent (the whole run: all phases, or every step of a flow).',
       buckets: DURATION_BUCKETS,
       registers,
     });
     new Gauge({
       name: 'vagt_probe_phase_duration_seconds',
-      help: 'Duration in seconds of each phase (dns, connect, tls, ttfb, transfer) of the latest probe run.',
+      help: 'Duration in seconds of each phase (dns, connect, tls, ttfb, transfer) of the latest probe run; only the phases it reached.',
       labelNames: [...probeLabels, 'phase'],
       registers,
       collect() {
@@ -135,7 +135,7 @@ export class CollectorMetrics {
     });
     new Gauge({
       name: 'vagt_tls_certificate_expiry_timestamp_seconds',
-      help: 'Expiry of the leaf TLS certificate the probe saw last, as a Unix timestamp in seconds.',
+      help: 'Expiry (notAfter) of the leaf TLS certificate the probe saw last, as a Unix timestamp in seconds.',
       labelNames: probeLabels,
       registers,
       collect() {
@@ -162,14 +162,14 @@ export class CollectorMetrics {
     });
     this.#systemStatus = new Gauge({
       name: 'vagt_system_status',
-      help: 'Status of a system as a state set: 1 for its current status, 0 for the others, per view (perceived, own).',
+      help: 'Status of a system as a state set: 1 for its current status, 0 for the five others (operational, degraded_performance, partial_outage, major_outage, under_maintenance, unknown), per view (perceived: as end users see it, dependencies included; own: its own probes only).',
       labelNames: ['system', 'view', 'status'],
       registers,
     });
     const uptime = opts.uptime ?? ((): UptimeSeries[] => []);
     new Gauge({
       name: 'vagt_system_uptime_ratio',
-      help: 'Uptime as end users perceive it, per service window, over the last 24h or 30d: time up / (window time - maintenance - unknown), 0..1; absent while nothing in the window could be judged.',
+      help: 'Uptime as end users perceive it, as a ratio 0..1, per service window, over the last 24h or 30d: time up / (window time - maintenance - unknown); absent while nothing in the window could be judged.',
       labelNames: ['system', 'window', 'period'],
       registers,
       collect() {
@@ -190,7 +190,7 @@ export class CollectorMetrics {
     });
     const rejected = new Counter({
       name: 'vagt_ingest_rejected_total',
-      help: 'Connections, frames and results refused by the ingest, by reason.',
+      help: 'Refusals by the ingest, by reason: results for invalid_result, unknown_probe and duplicate; frames for invalid_frame, invalid_message and too_big; connections for the others.',
       labelNames: ['reason'],
       registers,
     });
@@ -202,31 +202,31 @@ export class CollectorMetrics {
     // Notifications (collector/notify/), per channel: its notifications[].id, all subscribers together as "subscription".
     this.#notifySent = new Counter({
       name: 'vagt_notifications_sent_total',
-      help: 'Notifications delivered, per channel.',
+      help: 'Notifications delivered, per channel (a notifications[].id, or subscription for all e-mail subscribers).',
       labelNames: ['channel'],
       registers,
     });
     this.#notifyFailed = new Counter({
       name: 'vagt_notifications_failed_total',
-      help: 'Attempts to deliver a notification that failed, per channel.',
+      help: 'Attempts to deliver a notification that failed, per channel (a notifications[].id, or subscription).',
       labelNames: ['channel'],
       registers,
     });
     this.#notifyRetried = new Counter({
       name: 'vagt_notifications_retried_total',
-      help: 'Failed notifications scheduled to be tried again, per channel.',
+      help: 'Failed notifications scheduled to be tried again, per channel (a notifications[].id, or subscription).',
       labelNames: ['channel'],
       registers,
     });
     this.#notifyDropped = new Counter({
       name: 'vagt_notifications_dropped_total',
-      help: 'Notifications given up: refused for good, out of retries, or their channel removed; per channel.',
+      help: 'Notifications given up: refused for good, out of retries, or their channel removed; per channel (a notifications[].id, or subscription).',
       labelNames: ['channel'],
       registers,
     });
     this.#notifyPending = new Gauge({
       name: 'vagt_notifications_pending',
-      help: 'Notifications queued and not yet delivered (waiting for a retry or a hold included), per channel.',
+      help: 'Notifications queued and not yet delivered (waiting for a retry or a hold included), per channel (a notifications[].id, or subscription).',
       labelNames: ['channel'],
       registers,
     });
