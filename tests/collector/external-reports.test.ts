@@ -1,5 +1,7 @@
 // Other monitoring systems as vantage points: the report endpoint and Alertmanager's webhook, on a
 // real collector with a real SQLite file, next to real WebSocket agents.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { agent as agentSchema, type Config } from '../../config/schema.js';
 import { ManualClock } from '../../lib/clock.js';
@@ -249,5 +251,31 @@ describe('POST /api/v1/alertmanager', () => {
     expect(bad.body.error?.message).toBe('not an Alertmanager webhook payload: alerts.0.status: expected "firing" or "resolved"');
     const fenced = await notify(hh, [alert('firing', 'fff', { vagt_system: 'mitid' })], NAGIOS);
     expect(fenced.body).toMatchObject({ accepted: [], ignored: [{ fingerprint: 'fff', reason: 'source "nagios" may not report on system "mitid" (see its external.systems)' }] });
+  });
+});
+
+describe('docs/external.md', () => {
+  const doc = readFileSync(join(import.meta.dirname, '../../docs/external.md'), 'utf8');
+  const example = (name: string): unknown => {
+    const m = new RegExp(`<!-- example: ${name} -->\\n\`\`\`json\\n([\\s\\S]*?)\\n\`\`\``).exec(doc);
+    if (m?.[1] === undefined) throw new Error(`docs/external.md has no "${name}" example`);
+    return JSON.parse(m[1]);
+  };
+  const nemlogin = (dir: string): Config => {
+    const cfg = testConfig(dir, {
+      systems: [{ id: 'nemlog-in', name: 'NemLog-in', probes: [{ id: 'login', type: 'http', url: 'https://nemlog-in.example/' }] }],
+    });
+    cfg.agents.push(agentSchema.parse({ id: 'kl-zabbix', token: ZABBIX, external: { stale_after: '15m' } }));
+    return cfg;
+  };
+
+  it('has examples the collector takes as they are', async () => {
+    h = await startHarness({ clock: new ManualClock(T0), config: nemlogin });
+    const r = await report(h, 'nemlog-in', example('report'));
+    expect(r.status).toBe(202);
+    expect(r.body).toMatchObject({ source: 'kl-zabbix', probes: ['login'], ok: false, at: '2026-12-02T07:15:00.000Z' });
+    const am = await adminCall(h.collector.url, 'POST', '/api/v1/alertmanager', example('alertmanager'), { token: ZABBIX });
+    expect(am.body).toEqual({ source: 'kl-zabbix', accepted: [{ system: 'nemlog-in', probe: 'login', ok: false, firing: 1 }], ignored: [] });
+    await becomes(h, 'nemlog-in', 'major_outage');
   });
 });
