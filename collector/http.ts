@@ -65,10 +65,6 @@ export function iso(ms: number | undefined | null): string | null {
   return Number.isNaN(d.getTime()) ? null : d.toISOString();
 }
 
-/**
- * Reads a JSON request body of at most `limit` bytes: 415 unless it says JSON, 413 when larger
- * (without reading the rest), 400 `invalid_json` when it does not parse.
- */
 /** The request's body, 413 `too_large` past `limit` bytes (declared or as it arrives, unread beyond). */
 export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? NaN);
@@ -83,6 +79,10 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<Buf
   return Buffer.concat(chunks);
 }
 
+/**
+ * Reads a JSON request body of at most `limit` bytes: 415 unless it says JSON, 413 when larger
+ * (without reading the rest), 400 `invalid_json` when it does not parse.
+ */
 export async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
   const type = req.headers['content-type'] ?? '';
   if (!/^application\/json\s*(;|$)/i.test(type))
