@@ -22,7 +22,10 @@ const FIXED = /\b127\.0\.0\.1:(\d{4,5})\b/g;
  * The demo configuration (config/demo.yaml) pointed at a running simulator, whatever its ports:
  * every URL and TCP probe written for the fixed ports 9401..9408 is moved to the simulator's.
  */
-export function demoConfig(sim: Simulator, opts: { listen?: string; dataDir?: string; interval?: string; adminToken?: string } = {}): Config {
+export function demoConfig(
+  sim: Simulator,
+  opts: { listen?: string; dataDir?: string; interval?: string; adminToken?: string; monitorToken?: string } = {},
+): Config {
   // Fixed demo port -> the running simulator's "host:port".
   const hostPort = new Map<number, string>();
   const tcp = new Map<number, { host: string; port: number }>();
@@ -52,7 +55,9 @@ export function demoConfig(sim: Simulator, opts: { listen?: string; dataDir?: st
     }
     return o;
   };
-  const doc = retarget(raw) as { collector?: Record<string, unknown>; defaults?: Record<string, unknown> };
+  const doc = retarget(raw) as { collector?: Record<string, unknown>; defaults?: Record<string, unknown>; agents?: Record<string, unknown>[] };
+  if (opts.monitorToken !== undefined)
+    doc.agents = (doc.agents ?? []).map((a) => (a.external === undefined ? a : { ...a, token: opts.monitorToken }));
   doc.collector = { ...doc.collector };
   if (opts.listen !== undefined) doc.collector.listen = opts.listen;
   if (opts.dataDir !== undefined) doc.collector.data_dir = opts.dataDir;

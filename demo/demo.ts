@@ -7,6 +7,7 @@ import { startCollector, type Collector } from '../collector/collector.js';
 import { SqliteStore } from '../collector/store/sqlite.js';
 import type { Config } from '../config/schema.js';
 import { demoConfig } from './demo-config.js';
+import { startInternalMonitor } from './internal-monitor.js';
 import { seedHistory } from './seed-history.js';
 import type { Fault } from './faults.js';
 import { startSimulator, type Simulator } from './simulator.js';
@@ -49,10 +50,12 @@ export async function runDemo(opts: {
     logger: opts.logger,
     ...(opts.faults === undefined ? {} : { faults: opts.faults }),
   });
+  const monitorToken = randomBytes(24).toString('base64url');
   try {
     const config = demoConfig(simulator, {
       // Lets the demo's user announce service windows; random per run unless set.
       adminToken: process.env.VAGT_ADMIN_TOKEN ?? randomBytes(16).toString('hex'),
+      monitorToken,
       ...(opts.listen === undefined ? {} : { listen: opts.listen }),
       ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
       ...(opts.interval === undefined ? {} : { interval: opts.interval }),
@@ -75,6 +78,18 @@ export async function runDemo(opts: {
       localAgent: true,
       logger: opts.logger,
     });
+    const source = config.agents.find((a) => a.external !== undefined);
+    const monitor =
+      source === undefined
+        ? undefined
+        : startInternalMonitor({
+            collectorUrl: collector.url,
+            token: monitorToken,
+            systems: source.external?.systems ?? [],
+            simulator,
+            intervalMs: config.defaults.interval,
+            logger: opts.logger,
+          });
     let closing: Promise<void> | undefined;
     return {
       collector,
@@ -82,7 +97,7 @@ export async function runDemo(opts: {
       config,
       close() {
         // The collector first, so the agent does not record the simulator's shutdown as an outage.
-        closing ??= collector.close().finally(() => simulator.close());
+        closing ??= (monitor?.stop() ?? Promise.resolve()).then(() => collector.close()).finally(() => simulator.close());
         return closing;
       },
     };

@@ -37,7 +37,8 @@ describe('config/demo.yaml', () => {
     expect(config.collector.listen).toBe('127.0.0.1:9400');
     expect(config.collector.data_dir).toBe('./data/demo');
     expect(config.collector.timezone).toBe('Europe/Copenhagen');
-    expect(config.agents).toEqual([]);
+    // No agent but the local one; one external source, the simulated Zabbix.
+    expect(config.agents.map((a) => [a.id, a.external])).toEqual([['skat-zabbix', { systems: ['eindkomst'], stale_after: 30_000 }]]);
     expect(config.defaults.interval).toBe(5000);
     expect(config.defaults.timeout).toBeLessThan(config.defaults.interval);
 

@@ -21,11 +21,11 @@ async function status(): Promise<StatusBody> {
   return (await res.json()) as StatusBody;
 }
 
-async function until(what: string, ok: (s: StatusBody) => boolean, ms = 15_000): Promise<StatusBody> {
+async function until(what: string, ok: (s: StatusBody) => boolean | Promise<boolean>, ms = 15_000): Promise<StatusBody> {
   const start = Date.now();
   for (;;) {
     const s = await status();
-    if (ok(s)) return s;
+    if (await ok(s)) return s;
     if (Date.now() - start > ms) throw new Error(`${what} not seen within ${ms} ms: ${JSON.stringify(s.systems)}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -55,6 +55,19 @@ describe('runDemo', () => {
     );
     expect(s.systems.find((x) => x.id === 'borger-dk')?.name).toBe('borger.dk');
     expect(demoBanner(demo)).toContain(`${demo.collector.url}/api/v1/status`);
+  });
+
+  it('has the simulated Zabbix report eIndkomst as one more vantage point, down when its back end is', async () => {
+    const results = async (): Promise<{ ok: boolean; error: { message: string } | null }[]> => {
+      const r = await fetch(`${demo.collector.url}/api/v1/results?system=eindkomst&agent=skat-zabbix&limit=1000`);
+      return ((await r.json()) as { results: { ok: boolean; error: { message: string } | null }[] }).results;
+    };
+    await until('a report', async () => (await results()).some((r) => r.ok));
+    await demo.simulator.applyFault('eindkomst', { mode: 'error' });
+    await until('a failing report', async () => (await results()).some((r) => !r.ok && r.error?.message === 'back end error (internal check)'));
+    await until('eindkomst major_outage', (b) => b.systems.find((x) => x.id === 'eindkomst')?.own_status === 'major_outage');
+    await demo.simulator.applyFault('eindkomst', { mode: 'up' });
+    await until('eindkomst operational', (b) => b.systems.find((x) => x.id === 'eindkomst')?.own_status === 'operational');
   });
 
   it('sees MitID go down through the control endpoint, and come back', async () => {
