@@ -1,9 +1,11 @@
 // Nothing here can run Docker, so the Dockerfile is checked the way hadolint would check it (its
 // rules by number) plus what it must agree with in this repository: the stages' outputs, the build
-// config, the CLI, the collector's port and routes. hadolint itself runs when it is on PATH.
+// config, the CLI, the collector's port and routes. dockerfile-utils (the parser and validator of
+// VS Code's Docker language server, pure JS) validates the syntax; hadolint runs when it is on PATH.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { posix } from 'node:path';
+import { validate } from 'dockerfile-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../collector/helpers.js';
 
@@ -175,6 +177,16 @@ describe('Dockerfile: hadolint rules', () => {
 
   it('DL4003/DL4004/DL3057: one CMD, one ENTRYPOINT and a HEALTHCHECK in the image', () => {
     for (const k of ['CMD', 'ENTRYPOINT', 'HEALTHCHECK']) expect(finalOf(k).keyword).toBe(k);
+  });
+
+  it("passes dockerfile-utils' validator (VS Code's Docker language server) and it catches a broken file", () => {
+    const problems = (text: string): string[] => validate(text).map((d) => `line ${d.range.start.line + 1}: ${d.message}`);
+    expect(problems(readFileSync('Dockerfile', 'utf8'))).toEqual([]);
+    expect(problems('FROM node:20\nEXPOSE abc\nFOO bar\nHEALTHCHECK --interval=xs CMD true\n')).toEqual([
+      'line 2: Invalid containerPort: abc',
+      'line 3: Unknown instruction: FOO',
+      'line 4: time: invalid duration xs',
+    ]);
   });
 
   it('passes hadolint, when it is installed', ({ skip }) => {
