@@ -1,0 +1,107 @@
+// Benchmark (issue 9): reports from other monitoring systems, POST /api/v1/systems/{id}/reports.
+// The collector runs in this process; a child process posts reports from `--connections`
+// keep-alive connections for `--seconds`, each naming one of 100 systems with 5 probes, so every
+// report stores 5 results. Each answer waits for its commit (synchronous=FULL), as an agent's ack
+// does. Goal: >= 1,000 reports/s, 100 times what 100 systems checked every 10 s by Zabbix send.
+//
+//   node dist/bench/external-reports.js [--seconds 10] [--connections 32]
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { pino } from 'pino';
+import { Pool } from 'undici';
+import { startCollector } from '../collector/collector.js';
+import { configSchema } from '../config/schema.js';
+import { numberArg } from './harness.js';
+
+const GOAL_REPORTS_PER_SECOND = 1000;
+const SYSTEMS = 100;
+const TOKEN = 'bench-zabbix-token-0123456789';
+
+async function load(url: string, seconds: number, connections: number): Promise<void> {
+  const pool = new Pool(url, { connections, pipelining: 1 });
+  const deadline = performance.now() + seconds * 1000;
+  let done = 0;
+  let failed = 0;
+  let n = 0;
+  const latencies: number[] = [];
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (performance.now() < deadline) {
+        const i = n++;
+        const t = performance.now();
+        const r = await pool.request({
+          path: `/api/v1/systems/system-${i % SYSTEMS}/reports`,
+          method: 'POST',
+          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+          body: JSON.stringify(i % 7 === 0 ? { status: 'major_outage', message: 'web scenario failed' } : { success: true, duration_ms: 120 }),
+        });
+        await r.body.text();
+        if (r.statusCode === 202) done++;
+        else failed++;
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  await pool.close();
+  latencies.sort((a, b) => a - b);
+  process.stdout.write(JSON.stringify({ done, failed, p50: latencies[Math.floor(latencies.length / 2)], p99: latencies[Math.floor(latencies.length * 0.99)] }));
+}
+
+async function main(): Promise<void> {
+  const seconds = numberArg('seconds', 10);
+  const connections = Math.round(numberArg('connections', 32));
+  const dir = mkdtempSync(join(tmpdir(), 'vagt-bench-reports-'));
+  const systems = Array.from({ length: SYSTEMS }, (_, i) => ({
+    id: `system-${i}`,
+    name: `System ${i}`,
+    probes: Array.from({ length: 5 }, (_, j) => ({ id: `p${j}`, type: 'http', url: `https://system-${i}.example.dk/${j}` })),
+  }));
+  const config = configSchema.parse({
+    collector: { listen: '127.0.0.1:0', data_dir: dir },
+    agents: [{ id: 'zabbix', token: TOKEN, external: {} }],
+    systems,
+  });
+  const collector = await startCollector({ config, logger: pino({ level: 'silent' }) });
+  try {
+    const cpu0 = process.cpuUsage();
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--load', collector.url, String(seconds), String(connections)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise((resolve) => child.on('exit', resolve));
+    const cpu = process.cpuUsage(cpu0);
+    const r = JSON.parse(out) as { done: number; failed: number; p50: number; p99: number };
+    const rps = r.done / seconds;
+    const result = {
+      reports_per_second: Math.round(rps),
+      results_per_second: Math.round(rps * 5),
+      failed: r.failed,
+      latency_ms_p50: +r.p50.toFixed(2),
+      latency_ms_p99: +r.p99.toFixed(2),
+      collector_cpu_ms_per_report: +((cpu.user + cpu.system) / 1000 / r.done).toFixed(3),
+      collector_cores: +((cpu.user + cpu.system) / 1e6 / seconds).toFixed(2),
+      met: rps >= GOAL_REPORTS_PER_SECOND && r.failed === 0,
+    };
+    process.stdout.write(
+      `external reports, ${SYSTEMS} systems × 5 probes, ${connections} connections for ${seconds} s:\n` +
+        `  ${result.reports_per_second} reports/s (goal >= ${GOAL_REPORTS_PER_SECOND}), ${result.results_per_second} results/s stored, ${r.failed} failed; ` +
+        `p50 ${result.latency_ms_p50} ms, p99 ${result.latency_ms_p99} ms; collector ${result.collector_cpu_ms_per_report} ms CPU per report, ${result.collector_cores} cores\n`,
+    );
+    process.stdout.write(`RESULT ${JSON.stringify(result)}\n`);
+  } finally {
+    await collector.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const i = process.argv.indexOf('--load');
+const run = i >= 0 ? load(process.argv[i + 1] ?? '', Number(process.argv[i + 2]), Number(process.argv[i + 3])) : main();
+run.catch((err: unknown) => {
+  process.stderr.write(`external-reports: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});
