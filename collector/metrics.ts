@@ -2,11 +2,18 @@
 // collectors in one process (tests, the demo) do not share series.
 //
 // Ingest is the hot path: the "last result" gauges are filled from the latest results when
-// Prometheus scrapes (collect), not on every result, and the duration histogram is a cheap
-// series-cached one (histogram.ts). Measured with bench/ingest.ts; see docs/PERFORMANCE.md.
+// Prometheus scrapes, not on every result, and the duration histogram is a cheap series-cached
+// one (histogram.ts). Measured with bench/ingest.ts; see docs/PERFORMANCE.md.
+//
+// A scrape is the other cost: at fleet size the per-(system, probe, agent) families are nearly all
+// of the series, so they write their text directly from label text escaped once per series
+// (histogram.ts), and exposition() yields to the event loop between chunks, so ingest goes on
+// while a scrape of 100,000+ series is built. Measured with bench/metrics-scrape.ts.
+import { performance } from 'node:perf_hooks';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { PHASES } from '../protocol/messages.js';
-import { SeriesHistogram, type HistogramSeries } from './histogram.js';
+import { PHASES, type Phase } from '../protocol/messages.js';
+import { ExtraLabel, RowsGauge, SeriesHistogram, SeriesLabels, isDirectMetric, type HistogramSeries } from './histogram.js';
 import { STATUSES, VIEWS, type Status, type View } from './status/types.js';
 import type { StoredResult } from './store/types.js';
 
@@ -70,6 +77,19 @@ export interface UptimeSeries {
 
 const seriesKey = (system: string, probe: string, agent: string): string => `${system}\u0000${probe}\u0000${agent}`;
 
+const PHASE_LABELS = Object.fromEntries(PHASES.map((p) => [p, new ExtraLabel('phase', p)])) as Record<Phase, ExtraLabel>;
+
+/** The exposition yields to the event loop after this long building it. */
+const SLICE_MS = 8;
+/** registry.metrics() joins the families with a blank line and ends the text with a newline. */
+const FAMILY_SEPARATOR = Buffer.from('\n\n');
+const FINAL_NEWLINE = Buffer.from('\n');
+
+interface TlsExpiry {
+  labels: SeriesLabels;
+  value: number;
+}
+
 export class CollectorMetrics {
   readonly registry = new Registry();
   readonly #duration: SeriesHistogram;
@@ -80,7 +100,9 @@ export class CollectorMetrics {
   /** Histogram series by (system, probe, agent), so observe() does no label hashing. */
   readonly #durationSeries = new Map<string, HistogramSeries>();
   /** The last certificate expiry seen per (system, probe, agent): a failed handshake has none. */
-  readonly #tlsExpiry = new Map<string, { system: string; probe: string; agent: string; value: number }>();
+  readonly #tlsExpiry = new Map<string, TlsExpiry>();
+  /** The label text of every (system, probe, agent), escaped once, for the per-probe families. */
+  readonly #probeLabels = new Map<string, SeriesLabels>();
   // Label values in use, so that retain() can remove what a reload made obsolete.
   readonly #statusSystems = new Set<string>();
   readonly #agents = new Set<string>();
@@ -100,18 +122,15 @@ export class CollectorMetrics {
     defaultMetrics?: boolean;
   }) {
     const registers = [this.registry];
-    const probeLabels = ['system', 'probe', 'agent'] as const;
     const latest = opts.latest;
     const tlsExpiry = this.#tlsExpiry;
-    new Gauge({
+    const labelsOf = (r: { system: string; probe: string; agent: string }): SeriesLabels => this.#labelsOf(r.system, r.probe, r.agent);
+    new RowsGauge<StoredResult>({
       name: 'vagt_probe_success',
       help: 'Whether the latest run of the probe from the agent succeeded (1) or failed (0).',
-      labelNames: probeLabels,
       registers,
-      collect() {
-        this.reset();
-        for (const r of latest()) this.labels(r.system, r.probe, r.agent).set(r.ok ? 1 : 0);
-      },
+      rows: latest,
+      samples: (r, emit) => emit(labelsOf(r), r.ok ? 1 : 0),
     });
     this.#duration = new SeriesHistogram({
       name: 'vagt_probe_duration_seconds',
@@ -119,29 +138,25 @@ export class CollectorMetrics {
       buckets: DURATION_BUCKETS,
       registers,
     });
-    new Gauge({
+    new RowsGauge<StoredResult>({
       name: 'vagt_probe_phase_duration_seconds',
       help: 'Duration in seconds of each phase (dns, connect, tls, ttfb, transfer) of the latest probe run; only the phases it reached.',
-      labelNames: [...probeLabels, 'phase'],
       registers,
-      collect() {
-        this.reset();
-        for (const r of latest())
-          for (const phase of PHASES) {
-            const ms = r.phases[phase];
-            if (ms !== undefined) this.labels(r.system, r.probe, r.agent, phase).set(ms / 1000);
-          }
+      rows: latest,
+      samples: (r, emit) => {
+        let labels: SeriesLabels | undefined;
+        for (const phase of PHASES) {
+          const ms = r.phases[phase];
+          if (ms !== undefined) emit((labels ??= labelsOf(r)), ms / 1000, PHASE_LABELS[phase]);
+        }
       },
     });
-    new Gauge({
+    new RowsGauge<TlsExpiry>({
       name: 'vagt_tls_certificate_expiry_timestamp_seconds',
       help: 'Expiry (notAfter) of the leaf TLS certificate the probe saw last, as a Unix timestamp in seconds.',
-      labelNames: probeLabels,
       registers,
-      collect() {
-        this.reset();
-        for (const t of tlsExpiry.values()) this.labels(t.system, t.probe, t.agent).set(t.value);
-      },
+      rows: () => tlsExpiry.values(),
+      samples: (t, emit) => emit(t.labels, t.value),
     });
     const alerts = opts.alerts ?? ((): AlertSeries[] => []);
     new Gauge({
@@ -240,8 +255,48 @@ export class CollectorMetrics {
     return this.registry.contentType;
   }
 
-  exposition(): Promise<string> {
-    return this.registry.metrics();
+  /** The text exposition, as registry.metrics() gives it: the same families in the same order, the same bytes. */
+  async exposition(): Promise<string> {
+    return (await this.expositionBuffer()).toString('utf8');
+  }
+
+  /**
+   * exposition() as UTF-8, for the response: built in slices of ~SLICE_MS with the event loop free
+   * in between. Each chunk of text is encoded as it is made (which also flattens the string it
+   * was concatenated into, the larger part of the cost), so no step over the whole text blocks the
+   * loop; only the final copy into one Buffer does (a few ms for 11 MB).
+   */
+  async expositionBuffer(): Promise<Buffer> {
+    const parts: Buffer[] = [];
+    let since = performance.now();
+    const metrics = this.registry.getMetricsAsArray();
+    for (let i = 0; i < metrics.length; i++) {
+      const m = metrics[i]!;
+      if (i > 0) parts.push(FAMILY_SEPARATOR);
+      if (isDirectMetric(m)) {
+        for (const chunk of m.textChunks()) {
+          parts.push(Buffer.from(chunk, 'utf8'));
+          if (performance.now() - since >= SLICE_MS) {
+            await nextTurn();
+            since = performance.now();
+          }
+        }
+      } else {
+        parts.push(Buffer.from(await this.registry.getSingleMetricAsString(m.name), 'utf8'));
+      }
+    }
+    parts.push(FINAL_NEWLINE);
+    return Buffer.concat(parts);
+  }
+
+  #labelsOf(system: string, probe: string, agent: string): SeriesLabels {
+    const key = seriesKey(system, probe, agent);
+    let l = this.#probeLabels.get(key);
+    if (l === undefined) {
+      l = new SeriesLabels({ system, probe, agent });
+      this.#probeLabels.set(key, l);
+    }
+    return l;
   }
 
   /** Every stored result goes into the duration histogram. */
@@ -249,7 +304,7 @@ export class CollectorMetrics {
     const key = seriesKey(r.system, r.probe, r.agent);
     let s = this.#durationSeries.get(key);
     if (s === undefined) {
-      s = this.#duration.series(key, { system: r.system, probe: r.probe, agent: r.agent });
+      s = this.#duration.series(key, this.#labelsOf(r.system, r.probe, r.agent));
       this.#durationSeries.set(key, s);
     }
     s.observe(r.duration_ms / 1000);
@@ -258,12 +313,7 @@ export class CollectorMetrics {
   /** A result became the latest of its (system, probe, agent); the other gauges read it at scrape time. */
   latest(r: StoredResult): void {
     if (r.tls_expiry !== undefined)
-      this.#tlsExpiry.set(seriesKey(r.system, r.probe, r.agent), {
-        system: r.system,
-        probe: r.probe,
-        agent: r.agent,
-        value: r.tls_expiry,
-      });
+      this.#tlsExpiry.set(seriesKey(r.system, r.probe, r.agent), { labels: this.#labelsOf(r.system, r.probe, r.agent), value: r.tls_expiry });
   }
 
   accepted(n: number): void {
@@ -326,7 +376,10 @@ export class CollectorMetrics {
       this.#duration.remove(key);
       this.#durationSeries.delete(key);
     }
-    for (const [key, t] of this.#tlsExpiry) if (!keep.probe(t.system, t.probe, t.agent)) this.#tlsExpiry.delete(key);
+    const kept = (l: SeriesLabels): boolean => keep.probe(l.labels.system!, l.labels.probe!, l.labels.agent!);
+    for (const [key, t] of this.#tlsExpiry) if (!kept(t.labels)) this.#tlsExpiry.delete(key);
+    // Made again when a latest result still needs them.
+    for (const [key, l] of this.#probeLabels) if (!kept(l)) this.#probeLabels.delete(key);
     for (const system of this.#statusSystems) {
       if (keep.systems.has(system)) continue;
       for (const view of VIEWS) for (const status of STATUSES) this.#systemStatus.remove(system, view, status);

@@ -1,6 +1,6 @@
 // Every HTTP route of the collector, in one place (docs/api.md lists the same).
 import type { CollectorContext } from '../context.js';
-import { send, sendError, sendText } from '../http.js';
+import { sendCompressible, sendError, sendText } from '../http.js';
 import { feedRoutes } from '../portal/feed.js';
 import { mapRoutes } from '../portal/map-page.js';
 import { portalRoutes } from '../portal/page.js';
@@ -29,8 +29,9 @@ export function registerRoutes(router: Router, ctx: CollectorContext): void {
     if (ctx.ready()) sendText(res, 200, 'ready');
     else sendText(res, 503, 'not ready');
   });
-  router.get('/metrics', async (_req, res) => {
-    send(res, 200, await ctx.metrics.exposition(), ctx.metrics.contentType);
+  // Built in slices with the event loop free in between, gzipped off it (Prometheus asks for gzip).
+  router.get('/metrics', async (req, res) => {
+    await sendCompressible(req, res, 200, await ctx.metrics.expositionBuffer(), ctx.metrics.contentType);
   });
   // A plain GET of the agents' endpoint: say what it is instead of a bare 404.
   router.get('/agent', (_req, res) =>

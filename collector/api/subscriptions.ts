@@ -197,14 +197,14 @@ function subscriptionMetrics(ctx: CollectorContext): SubscriptionMetrics {
     m = {
       requests: new Counter({
         name: 'vagt_subscription_requests_total',
-        help: 'Requests to subscribe by e-mail, by result: accepted (a confirmation mail sent), invalid, rate_limited, failed (the mail could not be sent)',
+        help: 'Requests to subscribe by e-mail, by result: accepted (a confirmation mail sent), invalid, rate_limited, failed (the mail could not be sent).',
         labelNames: ['result'],
         registers: [registry],
       }),
     };
     new Gauge({
       name: 'vagt_subscriptions_confirmed',
-      help: 'Confirmed e-mail subscriptions',
+      help: 'Confirmed e-mail subscriptions.',
       registers: [registry],
       collect() {
         this.set(list.size);
@@ -233,6 +233,8 @@ function subscriptionJson(s: Subscription): Record<string, unknown> {
 }
 
 export function subscriptionsRoutes(router: Router, ctx: CollectorContext): void {
+  // Registered with the routes, so both families are exported from the collector's start.
+  const metrics = subscriptionMetrics(ctx);
   const perAddress = new HourlyLimit(LIMITS.perAddress);
   const perClient = new HourlyLimit(LIMITS.perClient);
 
@@ -246,7 +248,6 @@ export function subscriptionsRoutes(router: Router, ctx: CollectorContext): void
     onlyParams(url.searchParams, []);
     const model = ctx.model();
     const form = isForm(req);
-    const metrics = subscriptionMetrics(ctx);
     const pageLang: Lang = url.searchParams.get('lang') === 'en' ? 'en' : 'da';
     if (model.config.collector.smtp === undefined) {
       if (form) return sendPage(res, 404, renderSubscribePage(ctx, pageLang), pageLang);
