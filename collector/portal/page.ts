@@ -4,7 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import type { CollectorContext } from '../context.js';
-import { send } from '../http.js';
+import { acceptsGzip, send } from '../http.js';
 import type { Router } from '../server.js';
 import { recentAnnouncements } from '../api/announcements.js';
 import type { Incident, IncidentUpdate } from '../status/incidents.js';
@@ -247,7 +247,7 @@ export function portalRoutes(router: Router, ctx: CollectorContext): void {
     }
     const headers = { 'Content-Language': lang, Vary: 'Accept-Language, Accept-Encoding' };
     // Compressed once per render, not per request: a tenth of the bytes for every reader.
-    if (/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) {
+    if (acceptsGzip(req)) {
       cached.gzip ??= gzipSync(cached.html, { level: 6 });
       send(res, 200, cached.gzip, 'text/html; charset=utf-8', { ...headers, 'Content-Encoding': 'gzip' });
     } else send(res, 200, cached.html, 'text/html; charset=utf-8', headers);

@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import type { CollectorContext } from '../context.js';
-import { send } from '../http.js';
+import { acceptsGzip, send } from '../http.js';
 import type { Router } from '../server.js';
 import { STATUS_SYMBOL, type Lang } from './labels.js';
 import { BOX_CSS, SEVERITY, boxText, serveEmbed } from './embed.js';
@@ -38,22 +38,13 @@ function build(tz: string): Built {
   return { tz, plain, gzip: gzipSync(plain, { level: 9 }), etag: createHash('sha256').update(plain).digest('base64url').slice(0, 22) };
 }
 
-/** Whether the client takes gzip (and did not refuse it with q=0). */
-function acceptsGzip(header: string | string[] | undefined): boolean {
-  const v = Array.isArray(header) ? header.join(',') : (header ?? '');
-  return v.split(',').some((p) => {
-    const [name = '', ...params] = p.trim().toLowerCase().split(';');
-    return (name === 'gzip' || name === '*') && !params.some((x) => /^\s*q=0(\.0*)?\s*$/.test(x));
-  });
-}
-
 export function widgetRoutes(router: Router, ctx: CollectorContext): void {
   // The timezone changes only with a reload: build the script once per zone.
   let built: Built | undefined;
   router.get('/widget.js', (req, res) => {
     const tz = ctx.model().config.collector.timezone;
     if (built?.tz !== tz) built = build(tz);
-    const gzip = acceptsGzip(req.headers['accept-encoding']);
+    const gzip = acceptsGzip(req);
     // One ETag per encoding, as the representations differ.
     const etag = `"${built.etag}${gzip ? '-gz' : ''}"`;
     const headers: Record<string, string> = {
