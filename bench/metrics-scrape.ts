@@ -250,6 +250,7 @@ async function main(): Promise<void> {
       vagt_tls_certificate_expiry_timestamp_seconds: SPA,
       vagt_system_status: S * VIEWS.length * STATUSES.length,
       vagt_system_uptime_ratio: S * WINDOWS * PERIODS,
+      vagt_system_uptime_target_ratio: S * WINDOWS,
       vagt_alert_active: S + 2 * nAgents,
       vagt_agent_connected: nAgents,
       vagt_ingest_results_total: 1,

@@ -25,7 +25,7 @@ import { Router, createHttpServer } from './server.js';
 import { MaintenanceCalendar, configWindows } from './status/maintenance.js';
 import { StatusTracker, type Evaluation, type TrackedSystem } from './status/tracker.js';
 import { SqliteStore } from './store/sqlite.js';
-import { UptimeGauges } from './uptime/gauges.js';
+import { UptimeGauges, uptimeTargets } from './uptime/gauges.js';
 import { readTlsFiles } from './tls.js';
 import type { StoredResult } from './store/types.js';
 
@@ -139,6 +139,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     latest: () => latest.all(),
     alerts: () => tracker.alertSeries(),
     uptime: () => uptimeGauges.series(),
+    targets: () => uptimeTargets(model.systems, model.config.collector.timezone),
   });
   let closing = false;
 

@@ -119,6 +119,8 @@ export class CollectorMetrics {
     alerts?: () => Iterable<AlertSeries>;
     /** Uptime ratios per system, window and period, as last computed (collector/uptime/gauges.ts). */
     uptime?: () => Iterable<UptimeSeries>;
+    /** Declared uptime targets per system and window (sla.uptime), 0..1. */
+    targets?: () => Iterable<{ system: string; window: string; ratio: number }>;
     defaultMetrics?: boolean;
   }) {
     const registers = [this.registry];
@@ -190,6 +192,17 @@ export class CollectorMetrics {
       collect() {
         this.reset();
         for (const u of uptime()) this.labels(u.system, u.window, u.period).set(u.ratio);
+      },
+    });
+    const targets = opts.targets ?? ((): UptimeSeries[] => []);
+    new Gauge({
+      name: 'vagt_system_uptime_target_ratio',
+      help: "The uptime a system's service declaration promises for a service window (sla.uptime), as a ratio 0..1; absent for a system without sla.",
+      labelNames: ['system', 'window'],
+      registers,
+      collect() {
+        this.reset();
+        for (const t of targets()) this.labels(t.system, t.window).set(t.ratio);
       },
     });
     this.#agentConnected = new Gauge({

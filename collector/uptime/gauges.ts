@@ -4,12 +4,34 @@
 import type { SystemConfig } from '../../config/schema.js';
 import type { UptimeSeries } from '../metrics.js';
 import type { Store } from '../store/types.js';
-import { systemUptime } from './system-uptime.js';
+import { calendarOf, systemUptime } from './system-uptime.js';
+import { targetFor } from './uptime.js';
 
 export const UPTIME_PERIODS = [
   { period: '24h', ms: 86_400_000 },
   { period: '30d', ms: 30 * 86_400_000 },
 ] as const;
+
+/** One series of vagt_system_uptime_target_ratio: a window's declared target, 0..1. */
+export interface UptimeTarget {
+  system: string;
+  window: string;
+  ratio: number;
+}
+
+/** The declared targets (sla.uptime) per system and window; straight from the configuration. */
+export function uptimeTargets(systems: readonly SystemConfig[], timezone: string): UptimeTarget[] {
+  const out: UptimeTarget[] = [];
+  for (const s of systems) {
+    if (s.sla === undefined) continue;
+    for (const window of calendarOf(s, timezone).names) {
+      const t = targetFor(s.sla.uptime, window);
+      // toPrecision: 99.9 / 100 is 0.9990000000000001 in binary, and would be exported so.
+      if (t !== null) out.push({ system: s.id, window, ratio: Number((t / 100).toPrecision(12)) });
+    }
+  }
+  return out;
+}
 
 export class UptimeGauges {
   #series: UptimeSeries[] = [];

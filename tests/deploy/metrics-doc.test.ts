@@ -95,6 +95,8 @@ const VIRK = {
   id: 'virk',
   name: 'Virk',
   depends_on: { mitid: 'critical' },
+  // A declared target: vagt_system_uptime_target_ratio gets its series.
+  sla: { uptime: 99.7, windows: { primary: 'mon-fri 08:30-16:30' } },
   probes: [
     // A probe's own rule: vagt_alert_active gets its `probe` label.
     { id: 'front', type: 'http', url: 'https://virk.dk/', response_time: { slow: '3s' } },

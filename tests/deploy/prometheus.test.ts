@@ -8,7 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TestAgent, eventually, metricsText, res, sample, startHarness, type Harness } from '../collector/helpers.js';
+import { TestAgent, eventually, metricsText, res, sample, startHarness, testConfig, type Harness } from '../collector/helpers.js';
 
 const PROMETHEUS = '/usr/bin/prometheus';
 const RULES = resolve('deploy/prometheus/alerts.yml');
@@ -64,6 +64,7 @@ interface Rule {
 }
 interface Alert {
   labels: Record<string, string>;
+  annotations: Record<string, string>;
   state: string;
 }
 
@@ -92,7 +93,16 @@ const values = (samples: Sample[], keys: string[]): string[] =>
 describe('a real Prometheus scraping a collector', () => {
   beforeAll(async () => {
     if (!existsSync(PROMETHEUS)) throw new Error(`${PROMETHEUS} ${MISSING}`);
-    h = await startHarness();
+    // mitid declares 99.7 %: its uptime rules join the uptime with that target.
+    h = await startHarness({
+      uptimeRefreshMs: 200,
+      config: (dir) => {
+        const c = testConfig(dir);
+        const mitid = c.systems.find((s) => s.id === 'mitid');
+        if (mitid !== undefined) mitid.sla = { uptime: 99.7, windows: {}, holidays: true };
+        return c;
+      },
+    });
     // mitid fails from both vantage points (major outage); virk's probes pass.
     const kbh = await TestAgent.ready(h.wsUrl, 'kbh-1');
     const aar = await TestAgent.ready(h.wsUrl, 'aar-1');
@@ -216,5 +226,14 @@ describe('a real Prometheus scraping a collector', () => {
       return data.alerts.find((a) => a.labels.alertname === 'VagtSystemMajorOutage' && a.labels.system === 'mitid');
     }, 30_000);
     expect(alert).toMatchObject({ state: 'pending', labels: { severity: 'critical', view: 'perceived', status: 'major_outage' } });
+    // Down since it was first seen: uptime 0 against its target, a burn rate far over 1; pending for 10 min.
+    const burn = await eventually(async () => {
+      const data = await api<{ alerts: Alert[] }>('/api/v1/alerts');
+      return data.alerts.find((a) => a.labels.alertname === 'VagtUptimeBelowTarget' && a.labels.system === 'mitid');
+    }, 30_000);
+    expect(burn).toMatchObject({ state: 'pending', labels: { severity: 'warning', window: 'all', period: '30d' } });
+    expect(burn.annotations.description).toContain('error budget for 99.7%');
+    // virk declares nothing: no target, no uptime alert, however it does.
+    expect(values(await query('vagt_system_uptime_target_ratio'), ['system', 'window'])).toEqual(['system=mitid window=all 0.997']);
   }, 70_000);
 });
