@@ -180,7 +180,7 @@ describe('Dockerfile: hadolint rules', () => {
   });
 
   it("passes dockerfile-utils' validator (VS Code's Docker language server) and it catches a broken file", () => {
-    const problems = (text: string): string[] => validate(text).map((d) => `line ${d.range.start.line + 1}: ${d.message}`);
+    const problems = (text: string): string[] => validate(text).map((d) => `line ${d.range.start.line + 1}: ${typeof d.message === 'string' ? d.message : d.message.value}`);
     expect(problems(readFileSync('Dockerfile', 'utf8'))).toEqual([]);
     expect(problems('FROM node:20\nEXPOSE abc\nFOO bar\nHEALTHCHECK --interval=xs CMD true\n')).toEqual([
       'line 2: Invalid containerPort: abc',
