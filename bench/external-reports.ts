@@ -5,50 +5,31 @@
 // does. Goal: >= 1,000 reports/s, 100 times what 100 systems checked every 10 s by Zabbix send.
 //
 //   node dist/bench/external-reports.js [--seconds 10] [--connections 32]
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
-import { Pool } from 'undici';
 import { startCollector } from '../collector/collector.js';
 import { configSchema } from '../config/schema.js';
-import { numberArg } from './harness.js';
+import { keepAliveLoad, loadFromChild, loadMain, numberArg } from './harness.js';
 
 const GOAL_REPORTS_PER_SECOND = 1000;
 const SYSTEMS = 100;
 const TOKEN = 'bench-zabbix-token-0123456789';
 
 async function load(url: string, seconds: number, connections: number): Promise<void> {
-  const pool = new Pool(url, { connections, pipelining: 1 });
-  const deadline = performance.now() + seconds * 1000;
-  let done = 0;
-  let failed = 0;
-  let n = 0;
-  const latencies: number[] = [];
-  await Promise.all(
-    Array.from({ length: connections }, async () => {
-      while (performance.now() < deadline) {
-        const i = n++;
-        const t = performance.now();
-        const r = await pool.request({
-          path: `/api/v1/systems/system-${i % SYSTEMS}/reports`,
-          method: 'POST',
-          headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-          body: JSON.stringify(i % 7 === 0 ? { status: 'major_outage', message: 'web scenario failed' } : { success: true, duration_ms: 120 }),
-        });
-        await r.body.text();
-        if (r.statusCode === 202) done++;
-        else failed++;
-        latencies.push(performance.now() - t);
-      }
+  const r = await keepAliveLoad(url, {
+    seconds,
+    connections,
+    ok: 202,
+    request: (i) => ({
+      path: `/api/v1/systems/system-${i % SYSTEMS}/reports`,
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify(i % 7 === 0 ? { status: 'major_outage', message: 'web scenario failed' } : { success: true, duration_ms: 120 }),
     }),
-  );
-  await pool.close();
-  latencies.sort((a, b) => a - b);
-  process.stdout.write(JSON.stringify({ done, failed, p50: latencies[Math.floor(latencies.length / 2)], p99: latencies[Math.floor(latencies.length * 0.99)] }));
+  });
+  process.stdout.write(JSON.stringify(r));
 }
 
 async function main(): Promise<void> {
@@ -67,15 +48,7 @@ async function main(): Promise<void> {
   });
   const collector = await startCollector({ config, logger: pino({ level: 'silent' }) });
   try {
-    const cpu0 = process.cpuUsage();
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--load', collector.url, String(seconds), String(connections)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    await new Promise((resolve) => child.on('exit', resolve));
-    const cpu = process.cpuUsage(cpu0);
-    const r = JSON.parse(out) as { done: number; failed: number; p50: number; p99: number };
+    const { load: r, cpuMs } = await loadFromChild(import.meta.url, collector.url, seconds, connections);
     const rps = r.done / seconds;
     const result = {
       reports_per_second: Math.round(rps),
@@ -83,8 +56,8 @@ async function main(): Promise<void> {
       failed: r.failed,
       latency_ms_p50: +r.p50.toFixed(2),
       latency_ms_p99: +r.p99.toFixed(2),
-      collector_cpu_ms_per_report: +((cpu.user + cpu.system) / 1000 / r.done).toFixed(3),
-      collector_cores: +((cpu.user + cpu.system) / 1e6 / seconds).toFixed(2),
+      collector_cpu_ms_per_report: +(cpuMs / r.done).toFixed(3),
+      collector_cores: +(cpuMs / 1000 / seconds).toFixed(2),
       met: rps >= GOAL_REPORTS_PER_SECOND && r.failed === 0,
     };
     process.stdout.write(
@@ -99,9 +72,4 @@ async function main(): Promise<void> {
   }
 }
 
-const i = process.argv.indexOf('--load');
-const run = i >= 0 ? load(process.argv[i + 1] ?? '', Number(process.argv[i + 2]), Number(process.argv[i + 3])) : main();
-run.catch((err: unknown) => {
-  process.stderr.write(`external-reports: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+loadMain('external-reports', load, main);

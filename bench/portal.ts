@@ -4,44 +4,23 @@
 // and requests per second with the collector's CPU per request. Goals: < 100 KB, > 500 req/s.
 //
 //   node dist/bench/portal.js [--systems 50] [--seconds 10] [--connections 32]
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { pino } from 'pino';
-import { Pool } from 'undici';
 import { startCollector } from '../collector/collector.js';
 import { SqliteStore } from '../collector/store/sqlite.js';
 import { configSchema } from '../config/schema.js';
 import { seedHistory } from '../demo/seed-history.js';
-import { numberArg } from './harness.js';
+import { keepAliveLoad, loadFromChild, loadMain, numberArg } from './harness.js';
 
 const GOALS = { maxBytes: 100 * 1024, minRequestsPerSecond: 500 };
 
 async function load(url: string, seconds: number, connections: number): Promise<void> {
   const u = new URL(url);
-  const pool = new Pool(u.origin, { connections, pipelining: 1 });
-  const deadline = performance.now() + seconds * 1000;
-  let done = 0;
-  let failed = 0;
-  const latencies: number[] = [];
-  await Promise.all(
-    Array.from({ length: connections }, async () => {
-      while (performance.now() < deadline) {
-        const t = performance.now();
-        const r = await pool.request({ path: u.pathname + u.search, method: 'GET' });
-        await r.body.text();
-        if (r.statusCode === 200) done++;
-        else failed++;
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
-  await pool.close();
-  latencies.sort((a, b) => a - b);
-  process.stdout.write(JSON.stringify({ done, failed, p50: latencies[Math.floor(latencies.length / 2)], p99: latencies[Math.floor(latencies.length * 0.99)] }));
+  const r = await keepAliveLoad(u.origin, { seconds, connections, ok: 200, request: () => ({ path: u.pathname + u.search, method: 'GET' }) });
+  process.stdout.write(JSON.stringify(r));
 }
 
 async function main(): Promise<void> {
@@ -77,15 +56,7 @@ async function main(): Promise<void> {
       renders.push(performance.now() - t);
     }
     renders.sort((a, b) => a - b);
-    const cpu0 = process.cpuUsage();
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--load', collector.url + '/', String(seconds), String(connections)], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    await new Promise((resolve) => child.on('exit', resolve));
-    const cpu = process.cpuUsage(cpu0);
-    const r = JSON.parse(out) as { done: number; failed: number; p50: number; p99: number };
+    const { load: r, cpuMs } = await loadFromChild(import.meta.url, collector.url + '/', seconds, connections);
     const rps = r.done / seconds;
     const result = {
       systems: nSystems,
@@ -97,8 +68,8 @@ async function main(): Promise<void> {
       failed: r.failed,
       latency_ms_p50: +r.p50.toFixed(2),
       latency_ms_p99: +r.p99.toFixed(2),
-      collector_cpu_ms_per_request: +((cpu.user + cpu.system) / 1000 / r.done).toFixed(3),
-      collector_cores: +((cpu.user + cpu.system) / 1e6 / seconds).toFixed(2),
+      collector_cpu_ms_per_request: +(cpuMs / r.done).toFixed(3),
+      collector_cores: +(cpuMs / 1000 / seconds).toFixed(2),
       met: Buffer.byteLength(html) < GOALS.maxBytes && rps > GOALS.minRequestsPerSecond,
     };
     process.stdout.write(
@@ -114,9 +85,4 @@ async function main(): Promise<void> {
   }
 }
 
-const i = process.argv.indexOf('--load');
-const run = i >= 0 ? load(process.argv[i + 1] ?? '', Number(process.argv[i + 2]), Number(process.argv[i + 3])) : main();
-run.catch((err: unknown) => {
-  process.stderr.write(`portal: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+loadMain('portal', load, main);

@@ -3,28 +3,17 @@
 // DELETE removes one (admin token). Stored, so they survive restarts and reloads.
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import { formatPath } from '../../config/diagnostics.js';
-import { schemaErrorMap, schemaProblems } from '../../config/issues.js';
 import { id as idSchema } from '../../config/schema.js';
 import type { CollectorContext } from '../context.js';
 import { HttpError, iso, readJson, sendJson } from '../http.js';
 import type { Router } from '../server.js';
 import type { Announcement, AnnouncementKind, Store } from '../store/types.js';
 import { requireAdmin } from './admin.js';
+import { parseBody } from './body.js';
 import { badParameter, idParam, intParam, onlyParams, timeParam } from './params.js';
 
 const BODY_LIMIT = 64 * 1024;
 export const ANNOUNCEMENT_KINDS = ['release', 'interface_change', 'info'] as const satisfies readonly AnnouncementKind[];
-
-/** A body against a schema, or 400 `invalid_body` whose message names every field at fault. */
-export function parseBody<T extends z.ZodType>(schema: T, body: unknown, what: string): z.output<T> {
-  const parsed = schema.safeParse(body, { error: schemaErrorMap, reportInput: true });
-  if (parsed.success) return parsed.data;
-  const problems = schemaProblems(parsed.error.issues).map((p) => ({ path: formatPath(p.path), message: p.message }));
-  throw new HttpError(400, 'invalid_body', `${what} has ${problems.length} problem(s): ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`, {
-    extra: { problems },
-  });
-}
 
 const text = (max: number) =>
   z

@@ -4,13 +4,12 @@
 import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { id as idSchema } from '../../config/schema.js';
-import { formatPath } from '../../config/diagnostics.js';
-import { schemaProblems } from '../../config/issues.js';
 import { LIMITS } from '../../protocol/messages.js';
 import { bearerToken } from '../auth.js';
 import type { CollectorContext } from '../context.js';
 import { HttpError, iso, readJson, sendJson } from '../http.js';
 import type { Router } from '../server.js';
+import { parseBody } from './body.js';
 import { onlyParams } from './params.js';
 
 const BODY_LIMIT = 16 * 1024;
@@ -76,13 +75,7 @@ export function externalReportRoutes(router: Router, ctx: CollectorContext): voi
   router.post('/api/v1/systems/:id/reports', async (req, res, { url, params }) => {
     onlyParams(url.searchParams, []);
     const source = requireSource(req, ctx);
-    const body = await readJson(req, BODY_LIMIT);
-    const parsed = reportBody.safeParse(body, { reportInput: true });
-    if (!parsed.success) {
-      const problems = schemaProblems(parsed.error.issues).map((p) => ({ path: formatPath(p.path), message: p.message }));
-      throw new HttpError(400, 'invalid_body', `the report has ${problems.length} problem(s)`, { extra: { problems } });
-    }
-    const b = parsed.data;
+    const b = parseBody(reportBody, await readJson(req, BODY_LIMIT), 'the report');
     const system = params.id ?? '';
     const probes = reportTargets(ctx, source, system, b.probe);
     const now = ctx.clock.now();

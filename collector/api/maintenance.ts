@@ -3,14 +3,13 @@
 // change only with the file.
 import { randomBytes } from 'node:crypto';
 import { maintenance as maintenanceSchema } from '../../config/schema.js';
-import { formatPath } from '../../config/diagnostics.js';
-import { schemaProblems } from '../../config/issues.js';
 import type { CollectorContext } from '../context.js';
 import { HttpError, iso, readJson, sendJson } from '../http.js';
 import type { Router } from '../server.js';
 import { WINDOW_STATES, localized, stateAt, type MaintenanceWindow, type WindowState } from '../status/maintenance.js';
 import { badParameter, idParam, onlyParams } from './params.js';
 import { requireAdmin } from './admin.js';
+import { parseBody } from './body.js';
 
 const BODY_LIMIT = 64 * 1024;
 
@@ -50,13 +49,7 @@ export function maintenanceRoutes(router: Router, ctx: CollectorContext): void {
   router.post('/api/v1/maintenance', async (req, res, { url }) => {
     onlyParams(url.searchParams, []);
     requireAdmin(req, ctx);
-    const body = await readJson(req, BODY_LIMIT);
-    const parsed = maintenanceSchema.safeParse(body, { reportInput: true });
-    if (!parsed.success) {
-      const problems = schemaProblems(parsed.error.issues).map((p) => ({ path: formatPath(p.path), message: p.message }));
-      throw new HttpError(400, 'invalid_body', `the window has ${problems.length} problem(s)`, { extra: { problems } });
-    }
-    const m = parsed.data;
+    const m = parseBody(maintenanceSchema, await readJson(req, BODY_LIMIT), 'the window');
     const model = ctx.model();
     const unknown = m.systems.filter((s) => !model.systemById.has(s));
     if (unknown.length > 0) throw new HttpError(422, 'unknown_system', `no system with id ${unknown.map((s) => `"${s}"`).join(', ')}`);

@@ -8,7 +8,8 @@ import { HttpError, readJson, sendJson } from '../http.js';
 import type { Router } from '../server.js';
 import { OPERATOR_STATUSES, type Incident, type IncidentUpdate, type OperatorStatus } from '../status/incidents.js';
 import { requireAdmin } from './admin.js';
-import { localizedText, parseBody } from './announcements.js';
+import { localizedText } from './announcements.js';
+import { parseBody } from './body.js';
 import { incidentJson } from './incidents.js';
 import { onlyParams } from './params.js';
 
