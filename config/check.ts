@@ -14,6 +14,9 @@ export function checkConfig(path: string, out: { stdout: (s: string) => void; st
   }
   const { systems, agents } = result.config;
   const probes = systems.reduce((n, s) => n + s.probes.length, 0);
-  out.stdout(`${path}: ok (${systems.length} systems, ${probes} probes, ${agents.length} agents)`);
+  // External sources run no probes: counted apart, and only when there are any.
+  const external = agents.filter((a) => a.external !== undefined).length;
+  const sources = external === 0 ? '' : `, ${external} external source${external === 1 ? '' : 's'}`;
+  out.stdout(`${path}: ok (${systems.length} systems, ${probes} probes, ${agents.length - external} agents${sources})`);
   return CHECK_OK;
 }

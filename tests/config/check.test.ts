@@ -82,8 +82,11 @@ describe('vagt check-config', () => {
   });
 
   it('accepts the demo configuration', () => {
-    const r = run(join(import.meta.dirname, '..', '..', 'config', 'demo.yaml'));
+    const file = join(import.meta.dirname, '..', '..', 'config', 'demo.yaml');
+    const r = run(file);
     expect(r.stderr).toEqual([]);
     expect(r.code).toBe(0);
+    // Its one agents entry is an external source (the simulated Zabbix), counted apart.
+    expect(r.stdout).toEqual([`${file}: ok (8 systems, 19 probes, 0 agents, 1 external source)`]);
   });
 });
