@@ -2,7 +2,7 @@
 // schema -> cross-key checks. Every problem of every stage is collected with its path and line,
 // as blackbox_exporter's and checkly's config loaders report them; nothing here throws on bad input.
 import { readFileSync } from 'node:fs';
-import { LineCounter, parseDocument, visit, type YAMLError } from 'yaml';
+import { LineCounter, parseDocument, visit, type Document, type YAMLError } from 'yaml';
 import { errorMessage } from '../lib/errors.js';
 import { ROOT_PATH, formatPath, sortDiagnostics, type Diagnostic, type PathSegment } from './diagnostics.js';
 import { interpolateEnv, type InterpolationProblem } from './interpolate.js';
@@ -43,7 +43,10 @@ function load(text: string, opts: { env?: NodeJS.ProcessEnv; file?: string }): L
   };
 
   // YAML problems first: when the text does not parse, its structure cannot be trusted.
-  const yamlProblems: Diagnostic[] = [...doc.errors, ...doc.warnings].map((e) => yamlDiagnostic(e, pos));
+  let yamlProblems: Diagnostic[] = [...doc.errors, ...doc.warnings].map((e) => yamlDiagnostic(e, pos, doc));
+  // After a quote that never closes, the rest of the file is inside the string: its errors are echoes.
+  const quote = yamlProblems.find((d) => d.message === UNCLOSED_QUOTE);
+  if (quote?.line !== undefined) yamlProblems = yamlProblems.filter((d) => d.line === undefined || d.line <= (quote.line ?? 0));
   // Walking every node costs; a file without `*` has no aliases to check.
   if (text.includes('*')) {
     visit(doc, {
@@ -117,7 +120,29 @@ function readError(err: unknown): string {
   }
 }
 
-function yamlDiagnostic(e: YAMLError, pos: Positions): Diagnostic {
+const UNCLOSED_QUOTE = 'invalid YAML: a quoted string opens here and is never closed';
+
+/**
+ * Where an unclosed quoted string opens: a quoted string may span lines, so the parser notices only
+ * at the end of the file, and the line to fix is where the quote opened.
+ */
+function unclosedQuoteAt(doc: Document, offset: number): number | undefined {
+  let start: number | undefined;
+  visit(doc, {
+    Scalar(_key, node) {
+      const r = node.range;
+      if ((node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE') && r != null && r[0] < offset && r[1] >= offset) start = r[0];
+    },
+  });
+  return start;
+}
+
+function yamlDiagnostic(e: YAMLError, pos: Positions, doc: Document): Diagnostic {
+  if (e.code === 'MISSING_CHAR' && /quote/i.test(e.message)) {
+    const opened = unclosedQuoteAt(doc, e.pos[0]);
+    if (opened !== undefined)
+      return { path: formatPath(pos.pathAt(opened)), message: UNCLOSED_QUOTE, line: pos.lineAt(opened) };
+  }
   const offset = e.pos[0];
   const line = pos.lineAt(offset);
   if (e.code === 'DUPLICATE_KEY') return { path: formatPath(pos.pathAt(offset)), message: 'duplicate key', line };

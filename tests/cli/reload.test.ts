@@ -134,8 +134,8 @@ describe('reloading a running collector', () => {
     writeConfig(system('two'), '  - { id: three, name: "Three }');
     collector.child.kill('SIGHUP');
     const syntax = await until('a refusal', () => refused()[0]);
-    // (The parser places an unclosed quote where the file ends.)
-    expect(syntax).toBe(`reload refused, the running configuration is kept: ${file}: (root): invalid YAML: missing closing "quote (line 11)`);
+    // Named where the quote opens, not where the parser noticed (the end of the file).
+    expect(syntax).toBe(`reload refused, the running configuration is kept: ${file}: systems[2].name: invalid YAML: a quoted string opens here and is never closed (line 10)`);
     writeConfig(system('two', ' depends_on: { nowhere: critical },'));
     collector.child.kill('SIGHUP');
     const unknown = await until('a second refusal', () => refused()[1]);
