@@ -64,11 +64,6 @@ export type { ReloadResult } from './context.js';
 const EVALUATE_MS = 1_000;
 const AGENTS_SEEN_MS = 30_000;
 const PRUNE_MS = 3_600_000;
-/**
- * The hourly aggregates and the status timeline (with resolved incidents and alerts) are kept
- * this long, 13 months, so that this month can be set against the same month a year ago.
- */
-const HISTORY_RETENTION_MS = 396 * 86_400_000;
 /** vagt_system_uptime_ratio is recomputed this often. */
 const UPTIME_MS = 60_000;
 
@@ -358,7 +353,7 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
   await refreshUptime();
 
   // Retention: raw results for collector.retention, hourly aggregates and the status timeline for
-  // HISTORY_RETENTION_MS. The roll-up runs first, so no hour loses its raw results unaggregated;
+  // collector.history_retention. The roll-up runs first, so no hour loses its raw results unaggregated;
   // one pass at a time (a pass still busy with a backlog makes the next one unnecessary).
   let housekeeping: Promise<unknown> | undefined;
   const housekeep = (pass: () => Promise<unknown>): void => {
@@ -382,8 +377,9 @@ export async function startCollector(opts: CollectorOptions): Promise<Collector>
     try {
       const removed = await store.pruneResults(now - model.config.collector.retention);
       if (removed > 0) log.info({ removed }, 'old results pruned');
-      const aggregates = await store.pruneAggregates(now - HISTORY_RETENTION_MS);
-      const history = await store.pruneStatusHistory(now - HISTORY_RETENTION_MS);
+      const keep = model.config.collector.history_retention;
+      const aggregates = await store.pruneAggregates(now - keep);
+      const history = await store.pruneStatusHistory(now - keep);
       if (aggregates + history.status_changes + history.incidents + history.alerts > 0)
         log.info({ aggregates, ...history }, 'old history pruned');
     } catch (err) {

@@ -341,6 +341,8 @@ export const collector = z.strictObject({
   smtp: z.strictObject({ url: z.string().regex(/^smtps?:\/\//, 'expected smtp:// or smtps://'), from: z.string() }).optional(),
   /** How long raw results are kept. */
   retention: duration.default(30 * 86_400_000),
+  /** How long the hourly aggregates, the status timeline, incidents and alerts are kept: 13 months. */
+  history_retention: duration.default(396 * 86_400_000),
   /** PEM files; when set, the one port serves HTTPS and wss://. Read at start, not here. */
   tls: z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) }).optional(),
 });

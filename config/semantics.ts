@@ -19,6 +19,7 @@ const RESERVED_WINDOWS = new Set(['all', 'secondary']);
 
 // The schema's own defaults, so the two cannot drift apart.
 const SCHEMA_DEFAULTS = configSchema.parse({}).defaults;
+const SCHEMA_COLLECTOR = configSchema.parse({}).collector;
 
 type Obj = Record<string, unknown>;
 
@@ -75,6 +76,14 @@ function checkCollector(collector: Obj, agents: unknown[], report: Report): void
   if (tz !== undefined && !isTimeZone(tz)) {
     report(['collector', 'timezone'], `unknown time zone ${tz}; expected an IANA zone like Europe/Copenhagen`);
   }
+  // The aggregates are made from the raw results: a shorter history would prune what it just made.
+  const raw = collector.retention === undefined ? SCHEMA_COLLECTOR.retention : ms(collector.retention);
+  const history = collector.history_retention === undefined ? SCHEMA_COLLECTOR.history_retention : ms(collector.history_retention);
+  if (raw !== undefined && history !== undefined && history < raw)
+    report(
+      ['collector', 'history_retention'],
+      `${str(collector.history_retention) ?? '396d'} is shorter than retention (${str(collector.retention) ?? '30d'}); keep the history at least as long as the raw results`,
+    );
   // Never print a token: say which entries share one. Tokens are compared by their SHA-256, so a
   // token_sha256 that hashes another agent's token (or the admin token) is caught too.
   const byToken = new Map<string, number>();

@@ -102,7 +102,7 @@ describe('defaults', () => {
   it('an empty file is a configuration of defaults', () => {
     for (const text of ['', '# only a comment\n']) {
       const c = ok(loadConfigText(text));
-      expect(c.collector).toEqual({ listen: '127.0.0.1:9400', data_dir: './data', timezone: 'Europe/Copenhagen', retention: 30 * 86_400_000 });
+      expect(c.collector).toEqual({ listen: '127.0.0.1:9400', data_dir: './data', timezone: 'Europe/Copenhagen', retention: 30 * 86_400_000, history_retention: 396 * 86_400_000 });
       expect(c.defaults).toEqual({ interval: 60_000, timeout: 10_000, retries: 1, quorum: 50, priorities: { critical: 20, high: 5 } });
       expect(c.systems).toEqual([]);
       expect(c.agents).toEqual([]);
