@@ -23,7 +23,15 @@ export interface ExternalReportsOptions {
   queue: CommitQueue;
   /** Highest seq stored for an agent, so a restart continues the sequence. */
   maxSeq(agent: string): Promise<number | undefined>;
+  /** Requests a source may make per second, sustained, and in a burst. */
+  rate?: { perSecond: number; burst: number };
 }
+
+/**
+ * Generous for any real reporter (100 systems checked every 10 s is 10 a second), but a runaway
+ * script cannot fill the database or starve the agents' ingest: at most 500 results a second.
+ */
+export const DEFAULT_RATE = { perSecond: 100, burst: 1000 };
 
 const firingKey = (source: string, system: string, probe: string | undefined): string => `${source}\u0000${system}\u0000${probe ?? ''}`;
 
@@ -35,11 +43,30 @@ export class ExternalReports {
   readonly #loading = new Map<string, Promise<void>>();
   /** Per source, system and probe ('' for all): Alertmanager fingerprints firing now. */
   readonly #firing = new Map<string, Set<string>>();
+  readonly #rate: { perSecond: number; burst: number };
+  /** Per source: a token bucket, as of `at`. */
+  readonly #buckets = new Map<string, { tokens: number; at: number }>();
 
   constructor(opts: ExternalReportsOptions) {
     this.#clock = opts.clock;
     this.#queue = opts.queue;
     this.#maxSeq = (agent) => opts.maxSeq(agent);
+    this.#rate = opts.rate ?? DEFAULT_RATE;
+  }
+
+  /** Takes one request from the source's budget: undefined when allowed, else the ms until it is. */
+  admit(source: string): number | undefined {
+    const now = this.#clock.now();
+    const { perSecond, burst } = this.#rate;
+    const b = this.#buckets.get(source) ?? { tokens: burst, at: now };
+    b.tokens = Math.min(burst, b.tokens + (Math.max(0, now - b.at) * perSecond) / 1000);
+    b.at = now;
+    this.#buckets.set(source, b);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return undefined;
+    }
+    return Math.ceil(((1 - b.tokens) * 1000) / perSecond);
   }
 
   /** Stores one result per probe; resolves once committed, with the results as stored. */

@@ -7,6 +7,7 @@ import { id as idSchema } from '../../config/schema.js';
 import { LIMITS } from '../../protocol/messages.js';
 import { bearerToken } from '../auth.js';
 import type { CollectorContext } from '../context.js';
+import { DEFAULT_RATE } from '../external-reports.js';
 import { HttpError, iso, readJson, sendJson } from '../http.js';
 import type { Router } from '../server.js';
 import { parseBody } from './body.js';
@@ -39,7 +40,7 @@ const reportBody = z
   })
   .refine((b) => (b.success === undefined) !== (b.status === undefined), { message: 'give either "success" or "status"' });
 
-/** The external source a request's bearer token belongs to: 401 without a token, 403 with another. */
+/** The external source a request's bearer token belongs to: 401 without a token, 403 with another, 429 over its rate. */
 export function requireSource(req: IncomingMessage, ctx: CollectorContext): string {
   const token = bearerToken(req.headers.authorization);
   if (token === undefined)
@@ -48,6 +49,11 @@ export function requireSource(req: IncomingMessage, ctx: CollectorContext): stri
     });
   const source = ctx.external.identify(token);
   if (source === undefined) throw new HttpError(403, 'forbidden', 'not the token of an external source (an agents entry with "external")');
+  const wait = ctx.external.reports.admit(source);
+  if (wait !== undefined)
+    throw new HttpError(429, 'rate_limited', `source "${source}" sends more than ${DEFAULT_RATE.perSecond} requests a second; try again later`, {
+      headers: { 'Retry-After': String(Math.max(1, Math.ceil(wait / 1000))) },
+    });
   return source;
 }
 

@@ -71,6 +71,7 @@ const SOURCE_ERRORS: Record<string, Schema> = {
   '403': err('not the token of an external source, or the source may not report on the system (forbidden)'),
   '413': err('the body is too large'),
   '415': err('the body is not application/json'),
+  '429': err('rate_limited: the source sent more than 100 requests a second (a burst of 1,000 is allowed); Retry-After says when to try again'),
 };
 
 function op(summary: string, o: { params?: Schema[]; ok: Schema; errors?: Record<string, Schema>; body?: Schema; description?: string; tag: string; id: string }): Schema {

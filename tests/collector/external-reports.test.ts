@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { agent as agentSchema, type Config } from '../../config/schema.js';
+import { DEFAULT_RATE, ExternalReports } from '../../collector/external-reports.js';
 import { ManualClock } from '../../lib/clock.js';
 import {
   ADMIN_TOKEN,
@@ -277,5 +278,36 @@ describe('docs/external.md', () => {
     const am = await adminCall(h.collector.url, 'POST', '/api/v1/alertmanager', example('alertmanager'), { token: ZABBIX });
     expect(am.body).toEqual({ source: 'kl-zabbix', accepted: [{ system: 'nemlog-in', probe: 'login', ok: false, firing: 1 }], ignored: [] });
     await becomes(h, 'nemlog-in', 'major_outage');
+  });
+});
+
+describe('rate limit per source', () => {
+  it('admits a burst, then a steady rate, and tells how long to wait', () => {
+    const clock = new ManualClock(T0);
+    const reports = new ExternalReports({ clock, queue: undefined as never, maxSeq: () => Promise.resolve(undefined), rate: { perSecond: 2, burst: 3 } });
+    expect([reports.admit('z'), reports.admit('z'), reports.admit('z')]).toEqual([undefined, undefined, undefined]);
+    expect(reports.admit('z')).toBe(500);
+    // Another source has its own budget.
+    expect(reports.admit('other')).toBeUndefined();
+    clock.advance(500);
+    expect(reports.admit('z')).toBeUndefined();
+    expect(reports.admit('z')).toBe(500);
+    clock.advance(10_000);
+    expect([reports.admit('z'), reports.admit('z'), reports.admit('z'), reports.admit('z')]).toEqual([undefined, undefined, undefined, 500]);
+  });
+
+  it('answers 429 with Retry-After once a source has spent its burst', async () => {
+    const hh = await start(new ManualClock(T0));
+    const statuses: number[] = [];
+    // Bad bodies cost a request too, and store nothing.
+    for (let i = 0; i < DEFAULT_RATE.burst; i += 50)
+      statuses.push(...(await Promise.all(Array.from({ length: 50 }, async () => (await report(hh, 'mitid', {})).status))));
+    expect(new Set(statuses)).toEqual(new Set([400]));
+    const limited = await report(hh, 'mitid', { success: true });
+    expect(limited.status).toBe(429);
+    expect(limited.body.error?.code).toBe('rate_limited');
+    expect(limited.headers.get('retry-after')).toBe('1');
+    // The other source is not affected.
+    expect((await report(hh, 'virk', { success: true }, NAGIOS)).status).toBe(202);
   });
 });
