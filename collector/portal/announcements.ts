@@ -11,7 +11,7 @@ export function announcementsSection(list: readonly Announcement[], names: Reado
   const local = (t: { da: string; en?: string }): string => (lang === 'en' ? t.en : undefined) ?? t.da;
   const cards = list.map((a) => {
     const link = a.link === undefined ? '' : ` <a href="${escapeHtml(a.link)}">${p.readMore}</a>`;
-    return `<article class="card"><h3>${escapeHtml(local(a.title))} <span class="muted">${escapeHtml(p.announcementKind[a.kind])}</span></h3>
+    return `<article class="card" data-key="announcement-${escapeHtml(a.id)}"><h3>${escapeHtml(local(a.title))} <span class="muted">${escapeHtml(p.announcementKind[a.kind])}</span></h3>
 <p>${escapeHtml(local(a.body))}${link}</p><p class="since">${escapeHtml(a.systems.map((id) => names.get(id) ?? id).join(', '))} · <time datetime="${new Date(a.at).toISOString()}">${escapeHtml(fmt.dateTime(a.at))}</time></p></article>`;
   });
   return `<section id="announcements" aria-labelledby="h-announcements"><h2 id="h-announcements">${p.announcements}</h2>\n${cards.join('\n')}</section>`;

@@ -49,7 +49,7 @@ function incidentCard(i: Incident, names: ReadonlyMap<string, string>, lang: Lan
       const text = operatorText(u, lang) ?? u.message;
       return `<li><time datetime="${new Date(u.at).toISOString()}">${escapeHtml(fmt.time(u.at))}</time> ${escapeHtml(text)}</li>`;
     });
-  return `<article class="card"><h3><a href="/systems/${encodeURIComponent(i.system)}${lang === 'en' ? '?lang=en' : ''}">${escapeHtml(t.incident(names.get(i.system) ?? i.system, i.priority))}</a> ${statusBadge(i.status, lang)}</h3>
+  return `<article class="card" data-key="incident-${i.id}"><h3><a href="/systems/${encodeURIComponent(i.system)}${lang === 'en' ? '?lang=en' : ''}">${escapeHtml(t.incident(names.get(i.system) ?? i.system, i.priority))}</a> ${statusBadge(i.status, lang)}</h3>
 ${affects}<p class="since">${p.started} ${escapeHtml(fmt.dateTime(i.started_at))}</p>${updates.length === 0 ? '' : `<ul class="updates">${updates.join('')}</ul>`}</article>`;
 }
 
@@ -78,7 +78,7 @@ function maintenanceSection(ctx: CollectorContext, lang: Lang, fmt: Formats): st
     const title = (lang === 'en' ? w.title.en : undefined) ?? w.title.da;
     const desc = w.description === undefined ? '' : `<p>${escapeHtml((lang === 'en' ? w.description.en : undefined) ?? w.description.da)}</p>`;
     const state = w.state === 'in_progress' ? p.maintenanceActive : p.maintenanceScheduled;
-    return `<article class="card"><h3>${escapeHtml(title)} <span class="st" style="${statusStyle('under_maintenance')}"><span aria-hidden="true">${STATUS_SYMBOL.under_maintenance}</span> ${state}</span></h3>
+    return `<article class="card" data-key="maintenance-${escapeHtml(w.id)}"><h3>${escapeHtml(title)} <span class="st" style="${statusStyle('under_maintenance')}"><span aria-hidden="true">${STATUS_SYMBOL.under_maintenance}</span> ${state}</span></h3>
 <p>${escapeHtml(w.systems.map((id) => names.get(id) ?? id).join(', '))}</p>${desc}<p class="since"><time datetime="${new Date(w.start).toISOString()}">${escapeHtml(fmt.dateTime(w.start))}</time> – <time datetime="${new Date(w.end).toISOString()}">${escapeHtml(fmt.dateTime(w.end))}</time></p></article>`;
   });
   return `<section id="maintenance" aria-labelledby="h-maintenance"><h2 id="h-maintenance">${p.maintenance}</h2>\n${cards.join('\n')}</section>`;
@@ -169,7 +169,7 @@ function pastIncidents(ctx: CollectorContext, hist: HistorySnapshot, lang: Lang,
     const others = i.affected.filter((id) => id !== i.system).map((id) => names.get(id) ?? id);
     const affects = others.length === 0 ? '' : `; ${t.affects(others.join(', '))}`;
     const took = i.resolved_at === null ? '' : `, ${p.resolvedAfter(fmt.duration((i.resolved_at - i.started_at) / 1000))}`;
-    return `<li><strong>${escapeHtml(t.incident(names.get(i.system) ?? i.system, i.peak_priority))}</strong>${escapeHtml(affects)}. <span class="since">${escapeHtml(fmt.dateTime(i.started_at))}${escapeHtml(took)}</span></li>`;
+    return `<li data-key="past-incident-${i.id}"><strong>${escapeHtml(t.incident(names.get(i.system) ?? i.system, i.peak_priority))}</strong>${escapeHtml(affects)}. <span class="since">${escapeHtml(fmt.dateTime(i.started_at))}${escapeHtml(took)}</span></li>`;
   });
   const body = items.length === 0 ? `<p class="muted">${p.noPastIncidents}</p>` : `<ul>${items.join('\n')}</ul>`;
   return `<section id="history" aria-labelledby="h-history"><h2 id="h-history">${p.pastIncidents}</h2>\n${body}</section>`;
