@@ -33,7 +33,7 @@ function summary(ctx: CollectorContext, lang: Lang): string {
     return { id: s.id, name: s.name, status: st?.status ?? 'unknown', cause: st?.cause ?? [] };
   });
   const { status, text } = boxView(systems, boxText(lang));
-  return `<p id="summary" class="summary" role="status" style="border-color:${STATUS_COLOUR[status]}"><span aria-hidden="true" style="${statusStyle(status)}">${STATUS_SYMBOL[status]}</span> ${escapeHtml(text)}</p>`;
+  return `<p id="summary" class="summary" style="border-color:${STATUS_COLOUR[status]}"><span aria-hidden="true" style="${statusStyle(status)}">${STATUS_SYMBOL[status]}</span> ${escapeHtml(text)}</p>`;
 }
 
 function incidentCard(i: Incident, names: ReadonlyMap<string, string>, lang: Lang, fmt: Formats): string {
