@@ -1,12 +1,13 @@
-// The e-mails: one per event (outage, degraded, recovery, service windows, incident updates,
-// announcements) and the confirmation of a subscription, in Danish and English, as plain text and
-// as simple HTML (inline styles, since mail clients drop style sheets; the language in the lang
-// attribute; every status in words and a symbol, never by colour alone). Status words come from
-// the portal (labels.ts), so a message says what the status page says.
+// The e-mails: one per event (outage, degraded, recovery, service windows and their cancelling,
+// incident updates, announcements) and the confirmation of a subscription, in Danish and English,
+// as plain text and as simple HTML (inline styles, since mail clients drop style sheets; the
+// language in the lang attribute; every status in words and a symbol, never by colour alone).
+// Status words come from the portal (labels.ts), so a message says what the status page says.
 import { OPERATOR_LABEL, STATUS_COLOUR, STATUS_LABEL, STATUS_SYMBOL, TEXT, type Lang } from '../portal/labels.js';
 import { escapeHtml, formats } from '../portal/layout.js';
 import { PORTAL_TEXT } from '../portal/texts.js';
 import type { Status } from '../status/types.js';
+import { maintenancePhase } from './events.js';
 import type { Localized, NotifyEvent, NotifyEventKind, NotifySystem } from './types.js';
 
 export interface Mail {
@@ -51,7 +52,18 @@ const WORDS = {
     partial: 'Delvist nedbrud',
     degraded: 'Nedsat ydeevne',
     recovery: 'Igen i drift',
-    maintenance: { announced: 'Planlagt servicevindue', started: 'Servicevindue i gang', ended: 'Servicevindue afsluttet' },
+    maintenance: {
+      announced: 'Planlagt servicevindue',
+      started: 'Servicevindue i gang',
+      ended: 'Servicevindue afsluttet',
+      endedEarly: 'Servicevindue afsluttet før tid',
+      cancelled: 'Servicevindue aflyst',
+    },
+    maintenanceNote: {
+      endedEarly: 'Servicevinduet sluttede før planlagt.',
+      cancelled: 'Det planlagte servicevindue er aflyst og bliver ikke gennemført.',
+    },
+    plannedPeriod: 'Planlagt periode',
     incident: (system: string) => `Opdatering om ${system}`,
     incidentNoState: 'Hændelsen er opdateret',
     affects: (names: string) => `påvirker ${names}`,
@@ -74,7 +86,18 @@ const WORDS = {
     partial: 'Partial outage',
     degraded: 'Degraded performance',
     recovery: 'Back in operation',
-    maintenance: { announced: 'Service window scheduled', started: 'Service window started', ended: 'Service window ended' },
+    maintenance: {
+      announced: 'Service window scheduled',
+      started: 'Service window started',
+      ended: 'Service window ended',
+      endedEarly: 'Service window ended early',
+      cancelled: 'Service window cancelled',
+    },
+    maintenanceNote: {
+      endedEarly: 'The service window ended earlier than planned.',
+      cancelled: 'The planned service window has been cancelled and will not take place.',
+    },
+    plannedPeriod: 'Planned period',
     incident: (system: string) => `Update on ${system}`,
     incidentNoState: 'The incident was updated',
     affects: (names: string) => `affects ${names}`,
@@ -173,7 +196,7 @@ function headline(event: NotifyEvent, lang: Lang, names: (id: string) => string)
       return `${w.recovery}: ${list(event.systems.map((s) => s.name), lang)}`;
     case 'maintenance': {
       const m = event.maintenance;
-      const phase = m?.phase ?? 'announced';
+      const phase = m === undefined ? 'announced' : maintenancePhase(m);
       return `${w.maintenance[phase]}: ${m === undefined ? list(event.systems.map((s) => s.name), lang) : text(m.title, lang)}`;
     }
     case 'incident': {
@@ -235,7 +258,11 @@ function content(event: NotifyEvent, opts: EventMailOptions): Content {
   if (status) lines.push({ label: w.at, value: when(event.at) });
   const m = event.maintenance;
   if (event.kind === 'maintenance' && m !== undefined) {
-    lines.push({ label: w.period, value: `${when(m.start)} – ${when(m.end)}` });
+    const phase = maintenancePhase(m);
+    const retracted = phase === 'cancelled' || phase === 'endedEarly';
+    if (retracted) paragraphs.push(w.maintenanceNote[phase]);
+    lines.push({ label: retracted ? w.plannedPeriod : w.period, value: `${when(m.start)} – ${when(m.end)}` });
+    if (retracted) lines.push({ label: w.at, value: when(event.at) });
   }
   const i = event.incident;
   if (i !== undefined) {

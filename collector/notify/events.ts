@@ -1,12 +1,12 @@
 // From what the collector saw to NotifyEvents: status changes (perceived view) into outage,
 // degraded and recovery events, gathered into bursts per root cause; service windows announced,
-// started and ended; operators' incident updates; announcements. Pure: time comes from the changes
+// started, ended and cancelled; operators' incident updates; announcements. Pure: time comes from the changes
 // themselves and from the `now` the caller passes; nothing here does I/O.
 import type { Announcement, StatusChange } from '../store/types.js';
 import type { Incident, IncidentUpdate } from '../status/incidents.js';
 import type { MaintenanceWindow } from '../status/maintenance.js';
 import type { Status, SystemStatus } from '../status/types.js';
-import type { NotifyEvent, NotifySystem } from './types.js';
+import type { MaintenancePhase, NotifyEvent, NotifyMaintenance, NotifySystem } from './types.js';
 
 export type StatusEventKind = 'outage' | 'degraded' | 'recovery';
 export const STATUS_EVENT_KINDS: ReadonlySet<string> = new Set<StatusEventKind>(['outage', 'degraded', 'recovery']);
@@ -26,6 +26,10 @@ export interface BurstTuning {
 export const DEFAULT_BURST: BurstTuning = { quietMs: 500, windowMs: 2000 };
 /** Starts and ends of service windows are told this late at most (after a restart). */
 export const MAINTENANCE_CATCH_UP_MS = 3_600_000;
+
+/** A window's phase as messages word it: an early end has words of its own. */
+export const maintenancePhase = (m: NotifyMaintenance): MaintenancePhase | 'endedEarly' =>
+  m.phase === 'ended' && m.ended_early === true ? 'endedEarly' : m.phase;
 
 /** What the events need to know about the systems now. */
 export interface EventContext {
@@ -242,7 +246,7 @@ export class EventBuilder {
       else if (now - w.end <= this.#catchUpMs) [phase, at] = ['ended', w.end];
       if (phase === undefined || this.#windowEvents.has(id(phase))) continue;
       this.#windowEvents.add(id(phase));
-      const maintenance: NonNullable<NotifyEvent['maintenance']> = { id: w.id, phase, title: { ...w.title }, start: w.start, end: w.end };
+      const maintenance: NotifyMaintenance = { id: w.id, phase, title: { ...w.title }, start: w.start, end: w.end };
       out.push({
         id: id(phase),
         kind: 'maintenance',
@@ -256,6 +260,29 @@ export class EventBuilder {
     // Forget windows that are gone, so the set does not grow for ever.
     this.#windowEvents = new Set([...this.#windowEvents].filter((id) => seen.has(id)));
     return out;
+  }
+
+  /**
+   * A window cancelled at `now`: `cancelled` while it is ahead, `ended` early while in progress
+   * (the same id as its natural end, which no longer comes), nothing once it is over. `supersedes`:
+   * the ids of its earlier events, whose deliveries still waiting are withdrawn.
+   */
+  maintenanceCancelled(w: MaintenanceWindow, now: number): { event: NotifyEvent; supersedes: string[] } | undefined {
+    if (now >= w.end) return undefined;
+    const id = (phase: string): string => `maintenance:${w.id}:${phase}:${w.start}-${w.end}`;
+    const ahead = now < w.start;
+    const maintenance: NotifyMaintenance = { id: w.id, phase: ahead ? 'cancelled' : 'ended', title: { ...w.title }, start: w.start, end: w.end };
+    if (!ahead) maintenance.ended_early = true;
+    const event: NotifyEvent = {
+      id: id(maintenance.phase),
+      kind: 'maintenance',
+      at: now,
+      systems: w.systems.map((s) => this.#currentSystem(s, now)),
+      cause: [],
+      maintenance,
+      links: { status_page: this.#ctx.statusPage() },
+    };
+    return { event, supersedes: [id('announced'), id('started')] };
   }
 
   /** An operator's update on an incident; undefined for the engine's own updates. */

@@ -118,7 +118,7 @@ export class Notifier {
   #base = 'http://127.0.0.1';
   #configured: Configured | undefined;
   /** Events made before start(), queued then. */
-  #early: NotifyEvent[] = [];
+  #early: { event: NotifyEvent; supersedes: readonly string[] }[] = [];
   #started = false;
   #closed = false;
   #flushTimer: NodeJS.Timeout | undefined;
@@ -277,7 +277,7 @@ export class Notifier {
     this.#started = true;
     const early = this.#early;
     this.#early = [];
-    for (const e of early) this.#enqueue(e);
+    for (const e of early) this.#enqueue(e.event, e.supersedes);
     this.#checkWindows(true);
     this.#scheduleFlush();
     const prune = (): void => {
@@ -311,6 +311,13 @@ export class Notifier {
       this.#windowsSoon = undefined;
       this.#checkWindows(true);
     });
+  }
+
+  /** An announced window was cancelled: told unless it is over; what still waits of it is withdrawn. */
+  maintenanceCancelled(w: MaintenanceWindow): void {
+    if (this.#closed) return;
+    const c = this.#events.maintenanceCancelled(w, this.#o.clock.now());
+    if (c !== undefined) this.#enqueue(c.event, c.supersedes);
   }
 
   announcement(a: Announcement): void {
@@ -359,13 +366,13 @@ export class Notifier {
     this.#scheduleFlush();
   }
 
-  #enqueue(e: NotifyEvent): void {
+  #enqueue(e: NotifyEvent, supersedes: readonly string[] = []): void {
     if (!this.#started) {
-      this.#early.push(e);
+      this.#early.push({ event: e, supersedes });
       return;
     }
     this.#log.info({ event: e.id, kind: e.kind, systems: e.systems.map((s) => s.id) }, 'notification event');
-    this.#outbox.enqueue(e).catch((err: unknown) => this.#log.warn({ event: e.id, err: errorMessage(err) }, 'queueing a notification failed'));
+    this.#outbox.enqueue(e, { supersedes }).catch((err: unknown) => this.#log.warn({ event: e.id, err: errorMessage(err) }, 'queueing a notification failed'));
   }
 
   /** Resolves when nothing is being queued or sent (tests). */
@@ -388,11 +395,15 @@ export class Notifier {
 }
 
 /**
- * The store as the HTTP routes see it: announcing a service window, posting an announcement and
- * adding an operator's incident update also tell the notifier, once the write succeeded. (The
- * routes stay unaware of notifications; every write they make goes through the store.)
+ * The store as the HTTP routes see it: announcing or cancelling a service window, posting an
+ * announcement and adding an operator's incident update also tell the notifier, once the write
+ * succeeded. (The routes stay unaware of notifications; every write they make goes through the
+ * store.)
  */
-export function notifyingStore(store: Store, notifier: Pick<Notifier, 'maintenanceChanged' | 'announcement' | 'incidentUpdate'>): Store {
+export function notifyingStore(
+  store: Store,
+  notifier: Pick<Notifier, 'maintenanceChanged' | 'maintenanceCancelled' | 'announcement' | 'incidentUpdate'>,
+): Store {
   const hooks: Partial<Record<keyof Store, unknown>> = {
     insertMaintenance: async (w: MaintenanceWindow) => {
       const ok = await store.insertMaintenance(w);
@@ -400,7 +411,10 @@ export function notifyingStore(store: Store, notifier: Pick<Notifier, 'maintenan
       return ok;
     },
     deleteMaintenance: async (id: string) => {
+      // The window as it was, for the message that it is called off.
+      const w = (await store.maintenanceWindows()).find((x) => x.id === id);
       const ok = await store.deleteMaintenance(id);
+      if (ok && w !== undefined) notifier.maintenanceCancelled(w);
       if (ok) notifier.maintenanceChanged();
       return ok;
     },

@@ -1,8 +1,9 @@
 // The durable outbox: every (event, channel) that the channel wants is written to the database
 // before anything is sent, then dispatched oldest first, a channel's messages in order and
-// channels in parallel; a failure is retried with exponential backoff and jitter for hours, then
-// dropped, counted and logged. A sent row is final, so an event reaches a channel at most once
-// after success; the rows outlive a restart, so none is lost to one either.
+// channels in parallel; a failure is retried with exponential backoff and jitter (or at the
+// receiver's Retry-After, bounded) for hours, then dropped, counted and logged. A sent row is
+// final, so an event reaches a channel at most once after success; the rows outlive a restart, so
+// none is lost to one either.
 //
 // Flap damping lives here too, per channel: with a `hold`, a status event waits that long in the
 // table (next_at in the future), and a flip back within the hold cancels both.
@@ -22,6 +23,8 @@ export interface RetryPolicy {
   giveUpMs: number;
   /** ... or after this many attempts. */
   maxAttempts: number;
+  /** A receiver's Retry-After is followed up to this far ahead. */
+  retryAfterMaxMs: number;
 }
 
 export interface OutboxTuning extends RetryPolicy {
@@ -38,6 +41,7 @@ export const DEFAULT_OUTBOX: OutboxTuning = {
   maxMs: 600_000,
   giveUpMs: 12 * 3_600_000,
   maxAttempts: 1000,
+  retryAfterMaxMs: 3_600_000,
   batch: 500,
   parallel: 16,
   sendTimeoutMs: 60_000,
@@ -46,6 +50,25 @@ export const DEFAULT_OUTBOX: OutboxTuning = {
 /** A channel rejects with this (or any error with `permanent: true`) when retrying cannot help. */
 export class PermanentError extends Error {
   readonly permanent = true;
+}
+
+/**
+ * A channel rejects with this (or any error with a numeric `retryAt`) when the receiver said when
+ * to come back (Retry-After); the outbox follows it within bounds instead of its backoff.
+ */
+export class RetryLaterError extends Error {
+  constructor(
+    message: string,
+    /** Epoch ms, by the channel's clock. */
+    readonly retryAt: number,
+  ) {
+    super(message);
+  }
+}
+
+function retryAtOf(err: unknown): number | undefined {
+  const at = typeof err === 'object' && err !== null ? (err as { retryAt?: unknown }).retryAt : undefined;
+  return typeof at === 'number' && Number.isFinite(at) ? at : undefined;
 }
 
 export interface OutboxMetrics {
@@ -83,6 +106,17 @@ export function backoff(attempt: number, p: Pick<RetryPolicy, 'baseMs' | 'maxMs'
   return Math.round(Math.min(p.maxMs, d * (0.8 + 0.4 * random())));
 }
 
+/**
+ * When to try again after a failed attempt: the receiver's time when it gave one, but no sooner
+ * than the first backoff, at most retryAfterMaxMs ahead and never past the give-up deadline (so
+ * that the last attempt still comes); else the backoff.
+ */
+export function nextAttempt(failure: unknown, attempts: number, now: number, createdAt: number, p: RetryPolicy, random: () => number): number {
+  const hint = retryAtOf(failure);
+  if (hint === undefined) return now + backoff(attempts, p, random);
+  return Math.min(Math.max(hint, now + p.baseMs), now + p.retryAfterMaxMs, Math.max(now, createdAt + p.giveUpMs));
+}
+
 /** Per channel: what a held status event is about, so that a flip back can cancel it. */
 interface Damper {
   /** System -> the latest status event for it on this channel, and when that is due. */
@@ -108,6 +142,8 @@ export class Outbox {
   readonly #busy = new Map<string, Promise<void>>();
   /** Removed channels already logged, so a long backlog gives one line. */
   readonly #goneLogged = new Set<string>();
+  /** Per busy channel, rows withdrawn while its worker holds them: it skips them. */
+  readonly #withdrawn = new Map<string, Set<string>>();
   /** enqueue() and a round's taking of rows, one at a time: a held row is not taken while being cancelled. */
   #serial: Promise<unknown> = Promise.resolve();
   #round: Promise<void> | undefined;
@@ -168,17 +204,24 @@ export class Outbox {
     return d;
   }
 
-  /** Queues the event for every channel that wants it (after damping); resolves with how many rows were queued. */
-  enqueue(event: NotifyEvent): Promise<number> {
-    const run = this.#serial.then(() => this.#enqueue(event));
+  /**
+   * Queues the event for every channel that wants it (after damping); resolves with how many rows
+   * were queued. `supersedes`: earlier events (a cancelled window's announcement) whose deliveries
+   * still waiting are withdrawn first; a channel that had them but was sent none of them gets
+   * this one neither (it never heard of what this one retracts).
+   */
+  enqueue(event: NotifyEvent, opts: { supersedes?: readonly string[] } = {}): Promise<number> {
+    const run = this.#serial.then(() => this.#enqueue(event, opts.supersedes ?? []));
     this.#serial = run.catch(() => undefined);
     return run;
   }
 
-  async #enqueue(event: NotifyEvent): Promise<number> {
+  async #enqueue(event: NotifyEvent, supersedes: readonly string[]): Promise<number> {
     const now = this.#clock.now();
     const rows: NewDelivery[] = [];
+    const untold = supersedes.length === 0 ? undefined : await this.#withdraw(supersedes, event.id, now);
     for (const ch of this.#directory().channels) {
+      if (untold?.has(ch.id) === true) continue;
       if (ch.holdMs > 0 && STATUS_EVENT_KINDS.has(event.kind)) {
         // Damped on the systems filter alone: a recovery the channel does not want still cancels
         // the held outage it follows.
@@ -194,6 +237,25 @@ export class Outbox {
     const n = inserted.filter(Boolean).length;
     if (n > 0) this.kick();
     return n;
+  }
+
+  /** Cancels the pending deliveries of `ids`; returns the channels that had some of them and were sent none. */
+  async #withdraw(ids: readonly string[], by: string, now: number): Promise<Set<string>> {
+    const told = new Map<string, boolean>();
+    for (const id of ids)
+      for (const r of await this.#store.deliveries({ event_id: id, limit: 100_000 })) {
+        let sent = r.state === 'sent';
+        if (r.state === 'pending') {
+          const busy = this.#busy.has(r.channel);
+          // A busy channel's worker may hold the row (or be sending it): it skips it, or it went out.
+          if (busy) this.#withdrawn.set(r.channel, (this.#withdrawn.get(r.channel) ?? new Set()).add(id));
+          const cancelled = await this.#store.updateDelivery(id, r.channel, { state: 'cancelled', next_at: now, last_error: `superseded by ${by}` });
+          sent = busy || !cancelled;
+          if (cancelled) this.#log.info({ channel: r.channel, event: id, by }, 'notification withdrawn: superseded');
+        }
+        told.set(r.channel, (told.get(r.channel) ?? false) || sent);
+      }
+    return new Set([...told].filter(([, t]) => !t).map(([c]) => c));
   }
 
   /**
@@ -303,6 +365,7 @@ export class Outbox {
       if (rows.length === 0) continue;
       const work = this.#work(ch, rows).finally(() => {
         this.#busy.delete(ch.id);
+        this.#withdrawn.delete(ch.id);
         this.kick();
       });
       this.#busy.set(ch.id, work);
@@ -353,6 +416,7 @@ export class Outbox {
   async #work(ch: Channel, rows: readonly Delivery[]): Promise<void> {
     for (const r of rows) {
       if (this.#closing) return;
+      if (this.#withdrawn.get(ch.id)?.has(r.event_id) === true) continue;
       if (!(await this.#attempt(ch, r))) return;
     }
   }
@@ -388,12 +452,12 @@ export class Outbox {
         );
         return true;
       }
-      const next = now + backoff(attempts, this.#t, this.#random);
+      const next = nextAttempt(failure, attempts, now, r.created_at, this.#t, this.#random);
       await this.#store.updateDelivery(r.event_id, ch.id, { attempts, next_at: next, last_error: reason });
       // The channel's later messages wait behind this one, so the receiver gets them in order.
       await this.#store.deferDeliveries(ch.id, next);
       this.#metrics?.retried(ch.id);
-      const log = { channel: ch.id, event: r.event_id, attempts, retry_in_ms: next - now, err: reason };
+      const log = { channel: ch.id, event: r.event_id, attempts, retry_in_ms: next - now, retry_after: retryAtOf(failure) !== undefined, err: reason };
       if (attempts === 1) this.#log.warn(log, 'notification failed; retrying');
       else this.#log.info(log, 'notification failed again; retrying');
       return false;

@@ -26,6 +26,20 @@ export interface NotifySystem {
   url: string;
 }
 
+/** `cancelled`: called off before it started (DELETE /api/v1/maintenance/{id}). */
+export type MaintenancePhase = 'announced' | 'started' | 'ended' | 'cancelled';
+
+export interface NotifyMaintenance {
+  id: string;
+  phase: MaintenancePhase;
+  title: Localized;
+  /** As planned, epoch ms. */
+  start: number;
+  end: number;
+  /** `ended` by a cancel while in progress, at the event's `at` rather than at `end`. */
+  ended_early?: true;
+}
+
 export interface NotifyEvent {
   /** Stable for the same happening, also across restarts: the outbox's idempotency key. */
   id: string;
@@ -40,7 +54,7 @@ export interface NotifyEvent {
   /** Root systems that explain it; empty when the systems' own health does. */
   cause: string[];
   incident?: { id: number; priority: number; operator_status: OperatorStatus | null; message?: Localized; url: string };
-  maintenance?: { id: string; phase: 'announced' | 'started' | 'ended'; title: Localized; start: number; end: number };
+  maintenance?: NotifyMaintenance;
   announcement?: { id: string; kind: AnnouncementKind; title: Localized; body: Localized; at: number; link?: string };
   links: { status_page: string };
 }

@@ -2,7 +2,8 @@
 // (an incoming webhook's text and blocks) and `teams` (an incoming webhook's Adaptive Card). One
 // POST per message through undici with a timeout; any 2xx is success. A 4xx other than 408, 425
 // and 429 is permanent (the receiver will not take that message however often it is sent: a
-// wrong URL, a revoked Slack hook), so it is dropped at once; anything else is retried.
+// wrong URL, a revoked Slack hook), so it is dropped at once; anything else is retried, at the
+// time a 429 or 503 names in Retry-After when it does.
 import { createHmac } from 'node:crypto';
 import { request } from 'undici';
 import type { NotificationConfig } from '../../config/schema.js';
@@ -10,9 +11,10 @@ import { errorMessage } from '../../lib/errors.js';
 import { version } from '../../lib/version.js';
 import { FEED_TEXT, timeFormatter } from '../portal/feed.js';
 import { OPERATOR_LABEL, STATUS_LABEL, STATUS_SYMBOL, TEXT, type Lang } from '../portal/labels.js';
+import { maintenancePhase } from './events.js';
 import type { ChannelEnv } from './notifier.js';
-import { PermanentError } from './outbox.js';
-import type { Channel, Localized, NotifyEvent, NotifySystem } from './types.js';
+import { PermanentError, RetryLaterError } from './outbox.js';
+import type { Channel, Localized, NotifyEvent, NotifyMaintenance, NotifySystem } from './types.js';
 
 export const USER_AGENT = `vagt/${version}`;
 export const REQUEST_TIMEOUT_MS = 10_000;
@@ -39,10 +41,14 @@ export function webhookPayload(e: NotifyEvent): Record<string, unknown> {
             message: e.incident.message ?? null,
             url: e.incident.url,
           },
-    maintenance: e.maintenance === undefined ? null : { ...e.maintenance, start: iso(e.maintenance.start), end: iso(e.maintenance.end) },
+    maintenance: e.maintenance === undefined ? null : maintenanceJson(e.maintenance),
     announcement: e.announcement === undefined ? null : { ...e.announcement, at: iso(e.announcement.at), link: e.announcement.link ?? null },
     links: e.links,
   };
+}
+
+function maintenanceJson(m: NotifyMaintenance): Record<string, unknown> {
+  return { id: m.id, phase: m.phase, title: m.title, start: iso(m.start), end: iso(m.end), ended_early: m.ended_early === true };
 }
 
 /** `X-Vagt-Signature`: the HMAC-SHA256 of the exact body with the channel's secret, in hex. */
@@ -57,7 +63,14 @@ const WORDS = {
     outage: (names: string) => `Nedbrud: ${names}`,
     degraded: (names: string) => `Nedsat ydeevne: ${names}`,
     recovery: (names: string) => `Kører igen: ${names}`,
-    maintenance: { announced: 'Planlagt servicevindue', started: 'Servicevindue i gang', ended: 'Servicevindue afsluttet' },
+    maintenance: {
+      announced: 'Planlagt servicevindue',
+      started: 'Servicevindue i gang',
+      ended: 'Servicevindue afsluttet',
+      endedEarly: 'Servicevindue afsluttet før tid',
+      cancelled: 'Servicevindue aflyst',
+    },
+    maintenanceNote: { endedEarly: 'Servicevinduet sluttede før planlagt.', cancelled: 'Det planlagte servicevindue bliver ikke gennemført.' },
     incident: (name: string, state: string) => `Hændelse i ${name}: ${state}`,
     incidentUpdated: (name: string) => `Hændelse i ${name} er opdateret`,
     more: 'Læs mere',
@@ -66,7 +79,14 @@ const WORDS = {
     outage: (names: string) => `Outage: ${names}`,
     degraded: (names: string) => `Degraded performance: ${names}`,
     recovery: (names: string) => `Operational again: ${names}`,
-    maintenance: { announced: 'Maintenance scheduled', started: 'Maintenance in progress', ended: 'Maintenance completed' },
+    maintenance: {
+      announced: 'Maintenance scheduled',
+      started: 'Maintenance in progress',
+      ended: 'Maintenance completed',
+      endedEarly: 'Maintenance completed early',
+      cancelled: 'Maintenance cancelled',
+    },
+    maintenanceNote: { endedEarly: 'The maintenance ended earlier than planned.', cancelled: 'The planned maintenance will not take place.' },
     incident: (name: string, state: string) => `Incident in ${name}: ${state}`,
     incidentUpdated: (name: string) => `Incident in ${name} updated`,
     more: 'Read more',
@@ -119,7 +139,9 @@ export function summarize(e: NotifyEvent, lang: Lang, timeZone: string): Summary
       break;
     case 'maintenance': {
       const m = e.maintenance;
-      title = m === undefined ? w.maintenance.announced : `${w.maintenance[m.phase]}: ${text(m.title, lang)}`;
+      const phase = m === undefined ? 'announced' : maintenancePhase(m);
+      title = m === undefined ? w.maintenance.announced : `${w.maintenance[phase]}: ${text(m.title, lang)}`;
+      if (phase === 'cancelled' || phase === 'endedEarly') details.push(w.maintenanceNote[phase]);
       if (m !== undefined) details.push(FEED_TEXT[lang].window(at(m.start), at(m.end)));
       break;
     }
@@ -197,8 +219,31 @@ export function teamsPayload(e: NotifyEvent, lang: Lang, timeZone: string): Reco
 
 // ---- sending ----------------------------------------------------------------------------------
 
-/** POSTs a body; resolves on 2xx, rejects with the status (PermanentError for a lasting 4xx) or the network error. */
-export async function postJson(url: string, body: string, headers: Record<string, string>, timeoutMs = REQUEST_TIMEOUT_MS): Promise<void> {
+/**
+ * A Retry-After value (RFC 9110: delay-seconds or an HTTP-date) as epoch ms from `now`;
+ * undefined when absent or unreadable.
+ */
+export function retryAfterAt(value: string | string[] | undefined, now: number): number | undefined {
+  const v = (Array.isArray(value) ? value[0] : value)?.trim();
+  if (v === undefined || v === '') return undefined;
+  if (/^\d+$/.test(v)) return now + Math.min(Number(v), 1e9) * 1000;
+  // An HTTP-date names its zone ("GMT"); a bare number or a date without one is no Retry-After.
+  if (!/[a-z]/i.test(v)) return undefined;
+  const at = Date.parse(v);
+  return Number.isNaN(at) ? undefined : at;
+}
+
+/**
+ * POSTs a body; resolves on 2xx, rejects with the status (PermanentError for a lasting 4xx;
+ * RetryLaterError for a 429 or 503 with Retry-After, by `now`) or the network error.
+ */
+export async function postJson(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  opts: { timeoutMs?: number; now?: () => number } = {},
+): Promise<void> {
+  const timeoutMs = opts.timeoutMs ?? REQUEST_TIMEOUT_MS;
   let res: Awaited<ReturnType<typeof request>>;
   try {
     res = await request(url, {
@@ -232,6 +277,8 @@ export async function postJson(url: string, body: string, headers: Record<string
   if (code >= 200 && code < 300) return;
   const reason = `status ${code}${answer.trim() === '' ? '' : `: ${answer.replace(/\s+/g, ' ').trim().slice(0, 200)}`}`;
   if (code >= 400 && code < 500 && code !== 408 && code !== 425 && code !== 429) throw new PermanentError(reason);
+  const retryAt = code === 429 || code === 503 ? retryAfterAt(res.headers['retry-after'], (opts.now ?? Date.now)()) : undefined;
+  if (retryAt !== undefined) throw new RetryLaterError(reason, retryAt);
   throw new Error(reason);
 }
 
@@ -255,7 +302,7 @@ export function httpChannel(n: NotificationConfig, env: ChannelEnv): Channel | u
       const body = JSON.stringify(payload);
       const headers: Record<string, string> = { 'x-vagt-event': event.kind, 'x-vagt-delivery': event.id };
       if (secret !== undefined && secret !== '') headers['x-vagt-signature'] = signature(body, secret);
-      return postJson(url, body, headers);
+      return postJson(url, body, headers, { now: () => env.clock.now() });
     },
   };
 }

@@ -119,6 +119,36 @@ describe('e-mail texts', () => {
     expect(eventMail(win('started'), { lang: 'da', timeZone: tz }).text).toContain('- MitID: ⚙ Planlagt vedligeholdelse');
   });
 
+  it('service windows cancelled, and ended early by a cancel', () => {
+    const start = Date.UTC(2026, 11, 5, 23, 0);
+    const end = Date.UTC(2026, 11, 6, 5, 0);
+    const win = (phase: 'cancelled' | 'ended', at: number): NotifyEvent =>
+      outage({
+        id: `mw-1:${phase}`,
+        kind: 'maintenance',
+        at,
+        systems: [sys('mitid', 'MitID', 'operational')],
+        cause: [],
+        incident: undefined,
+        maintenance: { id: 'mw-1', phase, title: { da: 'Opdatering af MitID', en: 'MitID upgrade' }, start, end, ...(phase === 'ended' ? { ended_early: true as const } : {}) },
+      });
+    const da = eventMail(win('cancelled', T0), { lang: 'da', timeZone: tz });
+    expect(da.subject).toBe('Servicevindue aflyst: Opdatering af MitID');
+    expect(da.text).toContain('Det planlagte servicevindue er aflyst og bliver ikke gennemført.');
+    expect(da.text).toContain('Planlagt periode: 6. december 2026 kl. 00.00 CET – 6. december 2026 kl. 06.00 CET');
+    expect(da.text).toContain('Tidspunkt: 5. januar 2026 kl. 09.00 CET');
+    expect(da.html).toContain('<title>Servicevindue aflyst: Opdatering af MitID</title>');
+    const en = eventMail(win('cancelled', T0), { lang: 'en', timeZone: tz });
+    expect(en.subject).toBe('Service window cancelled: MitID upgrade');
+    expect(en.text).toContain('Planned period: 6 December 2026 at 00:00 CET');
+    const early = win('ended', Date.UTC(2026, 11, 6, 1, 30));
+    expect(eventMail(early, { lang: 'da', timeZone: tz }).subject).toBe('Servicevindue afsluttet før tid: Opdatering af MitID');
+    const earlyEn = eventMail(early, { lang: 'en', timeZone: tz });
+    expect(earlyEn.subject).toBe('Service window ended early: MitID upgrade');
+    expect(earlyEn.text).toContain('The service window ended earlier than planned.');
+    expect(earlyEn.text).toContain('Time: 6 December 2026 at 02:30 CET');
+  });
+
   it("an operator's incident update in the reader's language, and an announcement", () => {
     const e = outage({
       id: 'inc-7:3',

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { LatestResults } from '../../collector/latest.js';
 import { EventBuilder, type EventContext } from '../../collector/notify/events.js';
+import { slackPayload, teamsPayload, webhookPayload } from '../../collector/notify/webhook.js';
 import type { Incident, IncidentUpdate } from '../../collector/status/incidents.js';
 import type { MaintenanceWindow } from '../../collector/status/maintenance.js';
 import { StatusTracker, type TrackedSystem } from '../../collector/status/tracker.js';
@@ -220,6 +221,42 @@ describe('service windows, incident updates and announcements', () => {
     const long = { ...w, end: w.start + 5 * HOUR };
     expect(new EventBuilder(ctx).maintenance([long], w.start + 61 * 60_000)).toEqual([]);
     expect(new EventBuilder(ctx).maintenance([w], w.end + 2 * HOUR)).toEqual([]);
+  });
+
+  it('a cancelled window: cancelled while ahead, ended early while in progress, nothing once over', () => {
+    const b = new EventBuilder(ctx);
+    const ahead = b.maintenanceCancelled(w, T0 + 1000);
+    expect(ahead?.supersedes).toEqual([`maintenance:mw-1:announced:${w.start}-${w.end}`, `maintenance:mw-1:started:${w.start}-${w.end}`]);
+    expect(ahead?.event).toMatchObject({
+      id: `maintenance:mw-1:cancelled:${w.start}-${w.end}`,
+      kind: 'maintenance',
+      at: T0 + 1000,
+      systems: [{ id: 'virk' }, { id: 'mitid' }],
+      maintenance: { id: 'mw-1', phase: 'cancelled', title: { da: 'Opgradering', en: 'Upgrade' }, start: w.start, end: w.end },
+    });
+    expect(ahead?.event.maintenance?.ended_early).toBeUndefined();
+    const during = b.maintenanceCancelled(w, w.start + 60_000);
+    // The id of its natural end, which now never comes: one "ended" per window, whichever way.
+    expect(during?.event).toMatchObject({ id: `maintenance:mw-1:ended:${w.start}-${w.end}`, at: w.start + 60_000, maintenance: { phase: 'ended', ended_early: true, end: w.end } });
+    expect(b.maintenanceCancelled(w, w.end)).toBeUndefined();
+  });
+
+  it('words a cancelled window for Slack and Teams', () => {
+    const b = new EventBuilder(ctx);
+    const cancelled = b.maintenanceCancelled(w, T0)!.event;
+    const early = b.maintenanceCancelled(w, w.start + 1)!.event;
+    expect(slackPayload(cancelled, 'da', 'Europe/Copenhagen').text).toBe('Servicevindue aflyst: Opgradering');
+    expect(JSON.stringify(slackPayload(cancelled, 'en', 'Europe/Copenhagen').blocks)).toContain('The planned maintenance will not take place.');
+    expect(slackPayload(early, 'en', 'UTC').text).toBe('Maintenance completed early: Upgrade');
+    expect(JSON.stringify(teamsPayload(early, 'da', 'UTC'))).toContain('"text":"Servicevindue afsluttet før tid: Opgradering"');
+    expect(webhookPayload(cancelled).maintenance).toEqual({
+      id: 'mw-1',
+      phase: 'cancelled',
+      title: { da: 'Opgradering', en: 'Upgrade' },
+      start: new Date(w.start).toISOString(),
+      end: new Date(w.end).toISOString(),
+      ended_early: false,
+    });
   });
 
   it('makes an event of an operator update, not of the engine own updates', () => {

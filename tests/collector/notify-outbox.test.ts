@@ -269,6 +269,53 @@ describe('notification outbox', () => {
   });
 });
 
+describe('superseded events (a cancelled service window)', () => {
+  const win = (phase: string): NotifyEvent => ({ ...event('maintenance', T0, ['virk']), id: `maintenance:mw-1:${phase}` });
+
+  it('withdraws what still waits; a channel never told of the window hears nothing, the others the cancel', async () => {
+    const told = fake('told');
+    const down = fake('down', { fail: () => new Error('status 503') });
+    const { dir, outbox, round, store } = setup([told, down]);
+    await outbox.enqueue(win('announced'));
+    await round();
+    // A channel that came later has no rows of the window: it gets the cancel.
+    const later = fake('later');
+    dir.channels = [told, down, later];
+    expect(await outbox.enqueue(win('cancelled'), { supersedes: ['maintenance:mw-1:announced', 'maintenance:mw-1:started'] })).toBe(2);
+    await round();
+    expect(told.got.map((e) => e.id)).toEqual(['maintenance:mw-1:announced', 'maintenance:mw-1:cancelled']);
+    expect(later.got.map((e) => e.id)).toEqual(['maintenance:mw-1:cancelled']);
+    expect((await store.deliveries({ channel: 'down', limit: 5 })).map((d) => [d.event_id, d.state, d.last_error])).toEqual([
+      ['maintenance:mw-1:announced', 'cancelled', 'superseded by maintenance:mw-1:cancelled'],
+    ]);
+  });
+
+  it('a worker holding the withdrawn row skips it; the channel may have been told, so it gets the cancel', async () => {
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    const sent: string[] = [];
+    const slow = fake('slow', {
+      send: async (e) => {
+        if (e.kind === 'outage') await gate;
+        sent.push(e.id);
+      },
+    });
+    const { clock, outbox, store } = setup([slow]);
+    await outbox.enqueue(event('outage', T0));
+    clock.advance(1);
+    await outbox.enqueue(win('announced'));
+    await outbox.round();
+    // The worker is sending the outage, with the announcement next in its batch.
+    await outbox.enqueue(win('cancelled'), { supersedes: ['maintenance:mw-1:announced'] });
+    release();
+    await outbox.idle();
+    await outbox.round();
+    await outbox.idle();
+    expect(sent).toEqual([`outage:mitid:${T0}`, 'maintenance:mw-1:cancelled']);
+    expect((await store.deliveries({ event_id: 'maintenance:mw-1:announced', limit: 1 }))[0]?.state).toBe('cancelled');
+  });
+});
+
 describe('flap damping (hold)', () => {
   it('sends a status only after it held; a flip back within the hold sends neither', async () => {
     const held = fake('held', { holdMs: 60_000 });
