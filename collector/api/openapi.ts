@@ -525,6 +525,7 @@ export const OPERATIONS: readonly Operation[] = [
     spec: op('Cancels an announced service window', {
       id: 'deleteMaintenanceWindow',
       tag: 'maintenance',
+      description: 'Subscribers are notified: phase cancelled before the window starts, ended with ended_early while it is in progress, nothing after it ended.',
       params: [pathId('a window id')],
       ok: { '204': { description: 'cancelled' } },
       errors: { ...ADMIN_ERRORS, '409': err('defined_in_config: the window changes only with the file') },
