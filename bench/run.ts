@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
-const BENCHES = ['probe-cost', 'flow-cost', 'ingest', 'status-derive', 'agent-memory', 'outbox', 'storage', 'uptime', 'portal', 'notify', 'metrics-scrape', 'external-reports'] as const;
+const BENCHES = ['probe-cost', 'flow-cost', 'ingest', 'status-derive', 'agent-memory', 'outbox', 'storage', 'uptime', 'portal', 'system-page', 'notify', 'metrics-scrape', 'external-reports'] as const;
 const only = process.argv.slice(2);
 const here = fileURLToPath(new URL('.', import.meta.url));
 

@@ -26,6 +26,8 @@ import {
   type NewDelivery,
   type StatusInterval,
   type StoredAlert,
+  type DurationQuery,
+  type ResultDuration,
   type ResultQuery,
   type StatusChange,
   type StatusChangeQuery,
@@ -101,6 +103,18 @@ export class MemoryStore implements Store {
         .slice(0, q.limit)
         .map(({ r }) => structuredClone(r)),
     );
+  }
+
+  chartDurations(q: DurationQuery): Promise<ResultDuration[]> {
+    return this.#run(() => {
+      const exclude = new Set(q.exclude ?? []);
+      return this.#results
+        .map((r, i) => ({ r, i }))
+        .filter(({ r }) => r.ok && r.system === q.system && r.probe === q.probe && r.ts >= q.from && r.ts < q.to && !exclude.has(r.agent))
+        .sort((a, b) => a.r.ts - b.r.ts || a.i - b.i)
+        .slice(0, q.limit)
+        .map(({ r }) => ({ ts: r.ts, duration_ms: r.duration_ms }));
+    });
   }
 
   latestResults(): Promise<StoredResult[]> {

@@ -27,6 +27,25 @@ export interface ResultQuery {
   limit: number;
 }
 
+/** The successful results of one probe over [from, to), for its response-time chart. */
+export interface DurationQuery {
+  system: string;
+  probe: string;
+  /** Inclusive, epoch ms (of `ts`). */
+  from: number;
+  /** Exclusive, epoch ms (of `ts`). */
+  to: number;
+  /** Agents whose results are left out: the external sources, whose times are not comparable. */
+  exclude?: readonly string[];
+  limit: number;
+}
+
+/** What a response-time chart needs of a successful result. */
+export interface ResultDuration {
+  ts: number;
+  duration_ms: number;
+}
+
 export interface StatusChange {
   system: string;
   view: View;
@@ -251,6 +270,12 @@ export interface Store {
   insertResults(rows: readonly StoredResult[]): Promise<boolean[]>;
   /** Results oldest first (by ts, then arrival), at most `limit`. */
   queryResults(q: ResultQuery): Promise<StoredResult[]>;
+  /**
+   * The ts and duration_ms of the successful (ok) results of one probe in [from, to), oldest first
+   * (by ts; results with the same ts in no given order), at most `limit`: what a response-time
+   * chart needs, without reading the rest of the rows.
+   */
+  chartDurations(q: DurationQuery): Promise<ResultDuration[]>;
   /** The latest result (by ts, then seq) per (system, probe, agent), for a warm start. */
   latestResults(): Promise<StoredResult[]>;
   /** Highest seq stored for an agent, to warn when an agent's sequence starts over. */

@@ -170,6 +170,60 @@ export function storeSuite(name: string, makeHarness: () => StoreHarness): void 
       expect(await store.queryResults({ system: 'nope', limit: 10 })).toEqual([]);
     });
 
+    it("reads a probe's successful durations for its chart: [from, to), ok only, agents left out, by ts, with a limit", async () => {
+      const rows: StoredResult[] = [];
+      let seq = 0;
+      for (const agent of ['kbh-1', 'aar-1', 'zabbix'])
+        for (const system of ['mitid', 'virk'])
+          for (const probe of ['front', 'login'])
+            // Written newest first: the order read must come from ts, not from arrival.
+            for (let i = 9; i >= 0; i--)
+              rows.push(
+                result({
+                  agent,
+                  system,
+                  probe,
+                  seq: ++seq,
+                  ts: T0 + i * 1000 + (agent === 'aar-1' ? 500 : 0),
+                  ok: i !== 3,
+                  duration_ms: 100 * i + (agent === 'aar-1' ? 1 : agent === 'zabbix' ? 2 : 0),
+                  ...(i === 3 ? { status_code: 503, error: { code: 'http_status' as const, message: 'status 503' } } : {}),
+                }),
+              );
+      await store.insertResults(rows);
+
+      const q = { system: 'virk', probe: 'login', from: T0 + 2000, to: T0 + 6000, limit: 1000 };
+      const some = await store.chartDurations({ ...q, exclude: ['zabbix'] });
+      // From inclusive (T0 + 2000), to exclusive (T0 + 6000 is left out), the failure at T0 + 3000 left out.
+      expect(some).toEqual([
+        { ts: T0 + 2000, duration_ms: 200 },
+        { ts: T0 + 2500, duration_ms: 201 },
+        { ts: T0 + 4000, duration_ms: 400 },
+        { ts: T0 + 4500, duration_ms: 401 },
+        { ts: T0 + 5000, duration_ms: 500 },
+        { ts: T0 + 5500, duration_ms: 501 },
+      ]);
+      // Without exclusions every agent counts; results with the same ts come in no given order.
+      const all = await store.chartDurations(q);
+      expect(all.map((r) => r.ts)).toEqual([T0 + 2000, T0 + 2000, T0 + 2500, T0 + 4000, T0 + 4000, T0 + 4500, T0 + 5000, T0 + 5000, T0 + 5500]);
+      expect(all.filter((r) => r.ts === T0 + 2000).map((r) => r.duration_ms).sort()).toEqual([200, 202]);
+      expect(await store.chartDurations({ ...q, exclude: ['zabbix', 'aar-1'] })).toEqual([
+        { ts: T0 + 2000, duration_ms: 200 },
+        { ts: T0 + 4000, duration_ms: 400 },
+        { ts: T0 + 5000, duration_ms: 500 },
+      ]);
+      // Oldest first up to the limit; only that system and probe.
+      expect(await store.chartDurations({ ...q, from: T0, to: T0 + 10_000, exclude: ['zabbix'], limit: 3 })).toEqual([
+        { ts: T0, duration_ms: 0 },
+        { ts: T0 + 500, duration_ms: 1 },
+        { ts: T0 + 1000, duration_ms: 100 },
+      ]);
+      const front = await store.chartDurations({ system: 'mitid', probe: 'front', from: T0, to: T0 + 10_000, exclude: ['zabbix', 'aar-1'], limit: 100 });
+      expect(front.map((r) => r.duration_ms)).toEqual([0, 100, 200, 400, 500, 600, 700, 800, 900]);
+      expect(await store.chartDurations({ ...q, system: 'nope' })).toEqual([]);
+      expect(await store.chartDurations({ ...q, from: T0 + 6000, to: T0 + 6000 })).toEqual([]);
+    });
+
     it('keeps the latest result per (system, probe, agent), by ts then seq, whatever the arrival order', async () => {
       await store.insertResults([
         result({ seq: 5, ts: T0 + 5000 }),
