@@ -311,3 +311,17 @@ describe('rate limit per source', () => {
     expect((await report(hh, 'virk', { success: true }, NAGIOS)).status).toBe(202);
   });
 });
+
+describe('response times stay our agents\' own', () => {
+  it('leaves a source\'s duration out of the system page\'s chart', async () => {
+    const clock = new ManualClock(Date.now());
+    const hh = await start(clock);
+    const a = await TestAgent.ready(hh.wsUrl, 'kbh-1');
+    agents.push(a);
+    await a.batch(1, [res({ seq: 1, ts: clock.now() - 60_000, duration_ms: 42 })]);
+    expect((await report(hh, 'mitid', { success: true, duration_ms: 5000, at: new Date(clock.now() - 30_000).toISOString() })).status).toBe(202);
+    const html = await (await fetch(`${hh.collector.url}/systems/mitid`)).text();
+    const label = /<svg class="chart"[^>]*aria-label="([^"]+)"/.exec(html)?.[1];
+    expect(label).toBe('Svartider for front de seneste 24 timer. Median 42 ms, 95-percentil 42 ms');
+  });
+});
