@@ -9,6 +9,7 @@ import { PORTAL_TEXT } from '../portal/texts.js';
 import type { Status } from '../status/types.js';
 import { maintenancePhase } from './events.js';
 import type { Localized, NotifyEvent, NotifyEventKind, NotifySystem } from './types.js';
+import { MAINTENANCE_TITLES_DA } from './maintenance-words.js';
 
 export interface Mail {
   subject: string;
@@ -52,13 +53,7 @@ const WORDS = {
     partial: 'Delvist nedbrud',
     degraded: 'Nedsat ydeevne',
     recovery: 'Igen i drift',
-    maintenance: {
-      announced: 'Planlagt servicevindue',
-      started: 'Servicevindue i gang',
-      ended: 'Servicevindue afsluttet',
-      endedEarly: 'Servicevindue afsluttet før tid',
-      cancelled: 'Servicevindue aflyst',
-    },
+    maintenance: MAINTENANCE_TITLES_DA,
     maintenanceNote: {
       endedEarly: 'Servicevinduet sluttede før planlagt.',
       cancelled: 'Det planlagte servicevindue er aflyst og bliver ikke gennemført.',

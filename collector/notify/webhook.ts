@@ -15,6 +15,7 @@ import { maintenancePhase } from './events.js';
 import type { ChannelEnv } from './notifier.js';
 import { PermanentError, RetryLaterError } from './outbox.js';
 import type { Channel, Localized, NotifyEvent, NotifyMaintenance, NotifySystem } from './types.js';
+import { MAINTENANCE_TITLES_DA } from './maintenance-words.js';
 
 export const USER_AGENT = `vagt/${version}`;
 export const REQUEST_TIMEOUT_MS = 10_000;
@@ -63,13 +64,7 @@ const WORDS = {
     outage: (names: string) => `Nedbrud: ${names}`,
     degraded: (names: string) => `Nedsat ydeevne: ${names}`,
     recovery: (names: string) => `Kører igen: ${names}`,
-    maintenance: {
-      announced: 'Planlagt servicevindue',
-      started: 'Servicevindue i gang',
-      ended: 'Servicevindue afsluttet',
-      endedEarly: 'Servicevindue afsluttet før tid',
-      cancelled: 'Servicevindue aflyst',
-    },
+    maintenance: MAINTENANCE_TITLES_DA,
     maintenanceNote: { endedEarly: 'Servicevinduet sluttede før planlagt.', cancelled: 'Det planlagte servicevindue bliver ikke gennemført.' },
     incident: (name: string, state: string) => `Hændelse i ${name}: ${state}`,
     incidentUpdated: (name: string) => `Hændelse i ${name} er opdateret`,
