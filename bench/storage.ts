@@ -17,6 +17,7 @@ import type { StatusChange, StoredResult } from '../collector/store/types.js';
 import type { ProbeErrorCode } from '../protocol/messages.js';
 import { numberArg } from './harness.js';
 import { seededRandom as seeded } from '../lib/random.js';
+import { jitteredDuration, type Series } from './fleet.js';
 
 const SYSTEMS = 100;
 const PROBES = 5;
@@ -41,14 +42,6 @@ const FAILURES: { code: ProbeErrorCode; message: string; status?: number }[] = [
 ];
 
 
-interface Series {
-  system: string;
-  probe: string;
-  agent: string;
-  /** The scheduler's stable offset inside the interval. */
-  offset: number;
-  median: number;
-}
 
 function fleet(rnd: () => number): Series[] {
   const out: Series[] = [];
@@ -70,9 +63,7 @@ function hourOfResults(series: readonly Series[], hour: number, rnd: () => numbe
       const seq = (seqs.get(s.agent) ?? 0) + 1;
       seqs.set(s.agent, seq);
       const failure = rnd() < 0.02 ? FAILURES[Math.floor(rnd() * FAILURES.length)]! : undefined;
-      // Log-normal jitter around the series' median, now and then a slow one.
-      const z = Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
-      const duration = failure?.code === 'timeout' ? 10_000 : s.median * Math.exp(0.15 * z) * (rnd() < 0.01 ? 4 : 1);
+      const duration = failure?.code === 'timeout' ? 10_000 : jitteredDuration(s.median, rnd);
       const dns = 0.5 + rnd() * 3;
       const connect = duration * 0.08;
       const tls = duration * 0.2;

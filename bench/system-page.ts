@@ -22,19 +22,13 @@ import type { StoredResult } from '../collector/store/types.js';
 import { configSchema } from '../config/schema.js';
 import { seededRandom } from '../lib/random.js';
 import { numberArg } from './harness.js';
+import { jitteredDuration, type Series } from './fleet.js';
 
 const DAY = 86_400_000;
 const BATCH = 1_000;
 const PROBE_IDS = ['front', 'login', 'api', 'search', 'assets', 'p6', 'p7', 'p8'];
 const EXTERNAL = 'zabbix';
 
-interface Series {
-  system: string;
-  probe: string;
-  agent: string;
-  offset: number;
-  median: number;
-}
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -68,8 +62,7 @@ async function seed(store: SqliteStore, o: { systems: number; probes: number; ag
       const seq = (seqs.get(s.agent) ?? 0) + 1;
       seqs.set(s.agent, seq);
       const ok = rnd() >= 0.02;
-      const z = Math.sqrt(-2 * Math.log(1 - rnd())) * Math.cos(2 * Math.PI * rnd());
-      const duration = ok ? s.median * Math.exp(0.15 * z) * (rnd() < 0.01 ? 4 : 1) : 10_000;
+      const duration = ok ? jitteredDuration(s.median, rnd) : 10_000;
       const r: StoredResult = {
         agent: s.agent,
         seq,
