@@ -75,6 +75,14 @@ export interface UptimeSeries {
   ratio: number;
 }
 
+/** One series of vagt_system_uptime_target_ratio: a window's declared target. */
+export interface UptimeTarget {
+  system: string;
+  window: string;
+  /** 0..1. */
+  ratio: number;
+}
+
 const seriesKey = (system: string, probe: string, agent: string): string => `${system}\u0000${probe}\u0000${agent}`;
 
 const PHASE_LABELS = Object.fromEntries(PHASES.map((p) => [p, new ExtraLabel('phase', p)])) as Record<Phase, ExtraLabel>;
@@ -120,7 +128,7 @@ export class CollectorMetrics {
     /** Uptime ratios per system, window and period, as last computed (collector/uptime/gauges.ts). */
     uptime?: () => Iterable<UptimeSeries>;
     /** Declared uptime targets per system and window (sla.uptime), 0..1. */
-    targets?: () => Iterable<{ system: string; window: string; ratio: number }>;
+    targets?: () => Iterable<UptimeTarget>;
     defaultMetrics?: boolean;
   }) {
     const registers = [this.registry];
@@ -194,7 +202,7 @@ export class CollectorMetrics {
         for (const u of uptime()) this.labels(u.system, u.window, u.period).set(u.ratio);
       },
     });
-    const targets = opts.targets ?? ((): UptimeSeries[] => []);
+    const targets = opts.targets ?? ((): UptimeTarget[] => []);
     new Gauge({
       name: 'vagt_system_uptime_target_ratio',
       help: "The uptime a system's service declaration promises for a service window (sla.uptime), as a ratio 0..1; absent for a system without sla.",

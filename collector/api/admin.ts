@@ -6,16 +6,22 @@ import { HttpError, sendJson } from '../http.js';
 import type { Router } from '../server.js';
 import { onlyParams } from './params.js';
 
+/** The request's bearer token, or 401 (with WWW-Authenticate) asking for `whose` token. */
+export function requireBearer(req: IncomingMessage, whose: string): string {
+  const token = bearerToken(req.headers.authorization);
+  if (token === undefined)
+    throw new HttpError(401, 'unauthorized', `send ${whose} as "Authorization: Bearer <token>"`, {
+      headers: { 'WWW-Authenticate': 'Bearer realm="vagt"' },
+    });
+  return token;
+}
+
 /** Throws 404 when no admin token is configured, 401 without a token, 403 with a wrong one. */
 export function requireAdmin(req: IncomingMessage, ctx: CollectorContext): void {
   const expected = ctx.model().config.collector.admin_token;
   if (expected === undefined)
     throw new HttpError(404, 'admin_disabled', 'administration over HTTP is disabled: set collector.admin_token in the configuration');
-  const token = bearerToken(req.headers.authorization);
-  if (token === undefined)
-    throw new HttpError(401, 'unauthorized', 'send the admin token as "Authorization: Bearer <token>"', {
-      headers: { 'WWW-Authenticate': 'Bearer realm="vagt"' },
-    });
+  const token = requireBearer(req, 'the admin token');
   if (!tokenEquals(token, expected)) throw new HttpError(403, 'forbidden', 'the admin token is wrong');
 }
 

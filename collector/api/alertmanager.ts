@@ -84,16 +84,20 @@ export function alertmanagerRoute(router: Router, ctx: CollectorContext): void {
       const whole = ctx.external.reports.firing(source, system, undefined);
       for (const probe of probes) {
         const firing = whole + ctx.external.reports.firing(source, system, probe);
-        const ok = firing === 0;
-        await ctx.external.reports.record(source, system, [probe], {
-          ok,
-          ts: now,
-          detail: { external: { via: 'alertmanager', firing } },
-          ...(ok ? {} : { message: lastSummary.get(system) ?? 'alert firing' }),
-        });
-        accepted.push({ system, probe, ok, firing });
+        accepted.push({ system, probe, ok: firing === 0, firing });
       }
     }
+    // Queued together, so the commit queue stores them in one transaction.
+    await Promise.all(
+      accepted.map((a) =>
+        ctx.external.reports.record(source, a.system, [a.probe], {
+          ok: a.ok,
+          ts: now,
+          detail: { external: { via: 'alertmanager', firing: a.firing } },
+          ...(a.ok ? {} : { message: lastSummary.get(a.system) ?? 'alert firing' }),
+        }),
+      ),
+    );
     if (ignored.length > 0) ctx.log.warn({ source, ignored: ignored.slice(0, 10) }, 'alertmanager alerts ignored');
     sendJson(res, 200, { source, accepted, ignored });
   });

@@ -5,11 +5,11 @@ import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import { id as idSchema } from '../../config/schema.js';
 import { LIMITS } from '../../protocol/messages.js';
-import { bearerToken } from '../auth.js';
 import type { CollectorContext } from '../context.js';
 import { DEFAULT_RATE } from '../external-reports.js';
 import { HttpError, iso, readJson, sendJson } from '../http.js';
 import type { Router } from '../server.js';
+import { requireBearer } from './admin.js';
 import { parseBody } from './body.js';
 import { onlyParams } from './params.js';
 
@@ -42,12 +42,7 @@ const reportBody = z
 
 /** The external source a request's bearer token belongs to: 401 without a token, 403 with another, 429 over its rate. */
 export function requireSource(req: IncomingMessage, ctx: CollectorContext): string {
-  const token = bearerToken(req.headers.authorization);
-  if (token === undefined)
-    throw new HttpError(401, 'unauthorized', 'send the external source\'s token as "Authorization: Bearer <token>"', {
-      headers: { 'WWW-Authenticate': 'Bearer realm="vagt"' },
-    });
-  const source = ctx.external.identify(token);
+  const source = ctx.external.identify(requireBearer(req, "the external source's token"));
   if (source === undefined) throw new HttpError(403, 'forbidden', 'not the token of an external source (an agents entry with "external")');
   const wait = ctx.external.reports.admit(source);
   if (wait !== undefined)

@@ -2,7 +2,7 @@
 // reads a month of timeline per system, so it runs on a timer, not at scrape time, and a scrape
 // reads the last result.
 import type { SystemConfig } from '../../config/schema.js';
-import type { UptimeSeries } from '../metrics.js';
+import type { UptimeSeries, UptimeTarget } from '../metrics.js';
 import type { Store } from '../store/types.js';
 import { calendarOf, systemUptime } from './system-uptime.js';
 import { targetFor } from './uptime.js';
@@ -11,13 +11,6 @@ export const UPTIME_PERIODS = [
   { period: '24h', ms: 86_400_000 },
   { period: '30d', ms: 30 * 86_400_000 },
 ] as const;
-
-/** One series of vagt_system_uptime_target_ratio: a window's declared target, 0..1. */
-export interface UptimeTarget {
-  system: string;
-  window: string;
-  ratio: number;
-}
 
 /** The declared targets (sla.uptime) per system and window; straight from the configuration. */
 export function uptimeTargets(systems: readonly SystemConfig[], timezone: string): UptimeTarget[] {
