@@ -18,8 +18,7 @@ export const LOCAL_AGENT_ID = 'local';
 const RESERVED_WINDOWS = new Set(['all', 'secondary']);
 
 // The schema's own defaults, so the two cannot drift apart.
-const SCHEMA_DEFAULTS = configSchema.parse({}).defaults;
-const SCHEMA_COLLECTOR = configSchema.parse({}).collector;
+const { defaults: SCHEMA_DEFAULTS, collector: SCHEMA_COLLECTOR } = configSchema.parse({});
 
 type Obj = Record<string, unknown>;
 
@@ -82,7 +81,7 @@ function checkCollector(collector: Obj, agents: unknown[], report: Report): void
   if (raw !== undefined && history !== undefined && history < raw)
     report(
       ['collector', 'history_retention'],
-      `${str(collector.history_retention) ?? '396d'} is shorter than retention (${str(collector.retention) ?? '30d'}); keep the history at least as long as the raw results`,
+      `${str(collector.history_retention) ?? inDays(history)} is shorter than retention (${str(collector.retention) ?? inDays(raw)}); keep the history at least as long as the raw results`,
     );
   // Never print a token: say which entries share one. Tokens are compared by their SHA-256, so a
   // token_sha256 that hashes another agent's token (or the admin token) is caught too.
@@ -171,6 +170,9 @@ function checkDependencies(systems: unknown[], systemIds: Map<string, number>, r
 }
 
 /** A duration in ms from a raw value, or undefined when absent or not a valid duration. */
+/** A default retention as the file would write it; they are whole days. */
+const inDays = (ms: number): string => `${ms / 86_400_000}d`;
+
 function ms(v: unknown): number | undefined {
   return typeof v === 'string' ? parseDuration(v) : undefined;
 }
